@@ -1,0 +1,45 @@
+# signalfleet — `make help` lists the targets.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+UV ?= $(shell command -v uv 2>/dev/null || echo "$(HOME)/.local/bin/uv")
+RUN := $(UV) run --frozen --extra embedded
+export UV_LINK_MODE ?= copy
+
+.PHONY: help install run test lint typecheck migrate bench chaos services clean
+
+help: ## List the targets
+	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[36m%-10s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+
+$(UV):
+	python3 -m pip install --quiet --user uv || python3 -m pip install --quiet uv
+
+install: $(UV) ## Install the locked dependencies (and the embedded PostgreSQL/Redis) into .venv
+	$(UV) sync --frozen --extra embedded
+
+run: install ## Run signalfleet (embedded PostgreSQL/Redis unless URLs are set)
+	$(RUN) fleet run
+
+test: install lint typecheck ## Lint, type-check and run the test suite
+	$(RUN) pytest
+
+lint: install ## ruff and the import-linter layer contracts
+	$(RUN) ruff check .
+	$(RUN) lint-imports
+
+typecheck: install ## mypy --strict on domain/ and persistence/
+	$(RUN) mypy
+
+migrate: install ## Upgrade the database to the latest schema
+	$(RUN) fleet db upgrade
+
+bench: install ## Benchmarks (writes bench/results.json)
+	$(RUN) pytest -m bench tests/bench -p no:cacheprovider -o addopts=""
+
+chaos: install ## The long chaos runs
+	$(RUN) pytest tests/chaos -o addopts="" -m "chaos_long or not chaos_long"
+
+services: ## Start the machine's local PostgreSQL and Redis if they are installed and stopped
+	@bash .ci/services.sh
+
+clean: ## Remove caches (keeps var/, the embedded data)
+	rm -rf .pytest_cache .mypy_cache .ruff_cache .hypothesis

