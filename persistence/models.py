@@ -1,0 +1,334 @@
+"""The schema (SPEC §1): the single source of truth that Alembic revisions are generated from."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import (
+    BigInteger,
+    CheckConstraint,
+    DateTime,
+    Enum,
+    ForeignKey,
+    Identity,
+    Index,
+    Integer,
+    MetaData,
+    Numeric,
+    SmallInteger,
+    String,
+    Text,
+    UniqueConstraint,
+    func,
+    text,
+)
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB, UUID
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+# Column types with the exact precisions of SPEC §1.
+TokenNumeric = Numeric(30, 18, asdecimal=True)  # token prices and token amounts
+SolNumeric = Numeric(20, 8, asdecimal=True)  # SOL and USD amounts
+PercentNumeric = Numeric(12, 4, asdecimal=True)  # percentages
+Address = String(44)  # base58 Solana public key
+
+
+def _enum(name: str, *values: str) -> Enum:
+    # VARCHAR + CHECK rather than a native enum: adding a value is a plain migration.
+    return Enum(*values, name=name, native_enum=False, create_constraint=True, length=16)
+
+
+TradingMode = _enum("trading_mode", "simulation", "live")
+WalletType = _enum("wallet_type", "simulation", "live")
+SignalStatus = _enum("signal_status", "pending", "dispatched", "processed", "failed")
+ExecutionStatus = _enum("execution_status", "EXECUTED", "SKIPPED", "FAILED")
+ExecutionAction = _enum("execution_action", "open", "dca", "close", "none")
+TransactionType = _enum("transaction_type", "DEPOSIT", "WITHDRAWAL", "SWAP", "BURN")
+CloseReason = _enum(
+    "close_reason", "stop_loss", "take_profit", "stale_trade", "signal", "manual", "burn"
+)
+
+
+def _uuid_pk() -> Mapped[uuid.UUID]:
+    return mapped_column(UUID(as_uuid=True), primary_key=True, default=uuid.uuid4,
+                         server_default=text("gen_random_uuid()"))
+
+
+def _created_at() -> Mapped[datetime]:
+    return mapped_column(DateTime(timezone=True), server_default=func.now(), nullable=False)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+class User(Base):
+    __tablename__ = "users"
+
+    id: Mapped[uuid.UUID] = _uuid_pk()
+    email: Mapped[str] = mapped_column(String(320), unique=True)
+    password_hash: Mapped[str | None] = mapped_column(String(255))
+    created_at: Mapped[datetime] = _created_at()
+    failed_login_attempts: Mapped[int] = mapped_column(Integer, server_default="0", default=0)
+    locked_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class ApiKey(Base):
+    __tablename__ = "api_keys"
+
+    id: Mapped[uuid.UUID] = _uuid_pk()
+    user_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), index=True
+    )
+    name: Mapped[str] = mapped_column(String(100))
+    key_hash: Mapped[str] = mapped_column(String(64), unique=True)  # SHA-256 hex, never the key
+    key_prefix: Mapped[str] = mapped_column(String(16))
+    scopes: Mapped[list[str]] = mapped_column(ARRAY(Text), server_default="{}")
+    created_at: Mapped[datetime] = _created_at()
+    last_used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class Agent(Base):
+    __tablename__ = "agents"
+    __table_args__ = (
+        CheckConstraint("char_length(name) BETWEEN 3 AND 50", name="name_length"),
+    )
+
+    id: Mapped[uuid.UUID] = _uuid_pk()
+    user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id"), index=True)
+    name: Mapped[str] = mapped_column(String(50))
+    trading_mode: Mapped[str] = mapped_column(TradingMode, server_default="simulation")
+    automated_trading_simulation: Mapped[bool] = mapped_column(server_default=text("true"))
+    automated_trading_live: Mapped[bool] = mapped_column(server_default=text("true"))
+    trading_config: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
+    created_at: Mapped[datetime] = _created_at()
+    updated_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now(), onupdate=func.now()
+    )
+
+
+class AgentWallet(Base):
+    __tablename__ = "agent_wallets"
+    # The unique constraints' leading columns double as the foreign-key indexes.
+    __table_args__ = (UniqueConstraint("agent_id", "wallet_type"),)
+
+    wallet_address: Mapped[str] = mapped_column(Address, primary_key=True)
+    agent_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("agents.id", ondelete="CASCADE")
+    )
+    wallet_type: Mapped[str] = mapped_column(WalletType)
+
+
+class AgentBalance(Base):
+    __tablename__ = "agent_balances"
+    __table_args__ = (
+        UniqueConstraint("wallet_address", "token_address"),
+        CheckConstraint("balance >= 0", name="balance_not_negative"),
+    )
+
+    id: Mapped[uuid.UUID] = _uuid_pk()
+    agent_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("agents.id", ondelete="CASCADE"), index=True
+    )
+    wallet_address: Mapped[str] = mapped_column(
+        ForeignKey("agent_wallets.wallet_address", ondelete="CASCADE")
+    )
+    token_address: Mapped[str] = mapped_column(Address, index=True)
+    token_symbol: Mapped[str | None] = mapped_column(String(50))
+    balance: Mapped[Decimal] = mapped_column(TokenNumeric, server_default="0")
+    updated_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now(), onupdate=func.now()
+    )
+
+
+class AgentBalanceSnapshot(Base):
+    __tablename__ = "agent_balance_snapshots"
+    __table_args__ = (UniqueConstraint("agent_id", "wallet_address", "snapshot_timestamp"),)
+
+    id: Mapped[uuid.UUID] = _uuid_pk()
+    agent_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("agents.id", ondelete="CASCADE")
+    )
+    wallet_address: Mapped[str] = mapped_column(
+        ForeignKey("agent_wallets.wallet_address", ondelete="CASCADE"), index=True
+    )
+    snapshot_timestamp: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+    portfolio_balance_sol: Mapped[Decimal] = mapped_column(SolNumeric)
+    sol_balance: Mapped[Decimal] = mapped_column(SolNumeric)
+    positions_value_sol: Mapped[Decimal] = mapped_column(SolNumeric)
+    unrealized_pnl_sol: Mapped[Decimal] = mapped_column(SolNumeric)
+
+
+class TradingSignal(Base):
+    __tablename__ = "trading_signals"
+    __table_args__ = (
+        CheckConstraint("signal_strength BETWEEN 1 AND 100", name="strength_range"),
+        Index(None, "status", "received_at"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(always=False), primary_key=True)
+    token_address: Mapped[str] = mapped_column(Address, index=True)
+    symbol: Mapped[str | None] = mapped_column(String(50))
+    signal_type: Mapped[str] = mapped_column(String(50))
+    signal_strength: Mapped[int] = mapped_column(SmallInteger)
+    activation_reason: Mapped[str | None] = mapped_column(Text)
+    source: Mapped[str | None] = mapped_column(String(100))
+    user_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True), index=True)
+    idempotency_key: Mapped[str | None] = mapped_column(String(128), unique=True)
+    status: Mapped[str] = mapped_column(SignalStatus, server_default="pending")
+    eligible_agents: Mapped[int | None] = mapped_column(Integer)
+    received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True),
+                                                  server_default=func.now())
+    dispatched_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    processed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class AgentTransaction(Base):
+    __tablename__ = "agent_transactions"
+    __table_args__ = (Index(None, "agent_id", "transaction_time"),)
+
+    id: Mapped[uuid.UUID] = _uuid_pk()
+    agent_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("agents.id", ondelete="CASCADE"))
+    wallet_address: Mapped[str] = mapped_column(
+        ForeignKey("agent_wallets.wallet_address", ondelete="CASCADE"), index=True
+    )
+    transaction_type: Mapped[str] = mapped_column(TransactionType)
+    transaction_value_usd: Mapped[Decimal | None] = mapped_column(SolNumeric)
+    transaction_time: Mapped[datetime] = mapped_column(DateTime(timezone=True),
+                                                      server_default=func.now())
+    input_mint: Mapped[str | None] = mapped_column(Address, index=True)
+    input_symbol: Mapped[str | None] = mapped_column(String(50))
+    input_amount: Mapped[Decimal | None] = mapped_column(TokenNumeric)
+    input_price: Mapped[Decimal | None] = mapped_column(TokenNumeric)
+    output_mint: Mapped[str | None] = mapped_column(Address, index=True)
+    output_symbol: Mapped[str | None] = mapped_column(String(50))
+    output_amount: Mapped[Decimal | None] = mapped_column(TokenNumeric)
+    output_price: Mapped[Decimal | None] = mapped_column(TokenNumeric)
+    slippage: Mapped[Decimal | None] = mapped_column(TokenNumeric)  # fraction
+    price_impact: Mapped[Decimal | None] = mapped_column(TokenNumeric)  # fraction
+    protocol_fee_sol: Mapped[Decimal] = mapped_column(SolNumeric, server_default="0")
+    network_fee_sol: Mapped[Decimal] = mapped_column(SolNumeric, server_default="0")
+    transaction_hash: Mapped[str | None] = mapped_column(String(128), unique=True)
+    swap_payload: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
+    routes: Mapped[list[Any] | None] = mapped_column(JSONB)
+    signal_id: Mapped[int | None] = mapped_column(
+        ForeignKey("trading_signals.id", ondelete="SET NULL"), index=True
+    )
+    is_dca: Mapped[bool] = mapped_column(server_default=text("false"), default=False)
+    is_take_profit: Mapped[bool] = mapped_column(server_default=text("false"), default=False)
+    created_at: Mapped[datetime] = _created_at()
+
+
+class SignalExecution(Base):
+    __tablename__ = "signal_executions"
+    __table_args__ = (UniqueConstraint("signal_id", "agent_id"),)
+
+    id: Mapped[uuid.UUID] = _uuid_pk()
+    signal_id: Mapped[int] = mapped_column(
+        ForeignKey("trading_signals.id", ondelete="CASCADE")
+    )
+    agent_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("agents.id", ondelete="CASCADE"), index=True
+    )
+    status: Mapped[str] = mapped_column(ExecutionStatus)
+    action: Mapped[str] = mapped_column(ExecutionAction)
+    reason: Mapped[str | None] = mapped_column(String(64))
+    transaction_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("agent_transactions.id", ondelete="SET NULL"), index=True
+    )
+    executed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True),
+                                                 server_default=func.now())
+
+
+class AgentPosition(Base):
+    __tablename__ = "agent_positions"
+    __table_args__ = (UniqueConstraint("agent_id", "wallet_address", "token_address"),)
+
+    id: Mapped[uuid.UUID] = _uuid_pk()
+    agent_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("agents.id", ondelete="CASCADE")
+    )
+    wallet_address: Mapped[str] = mapped_column(
+        ForeignKey("agent_wallets.wallet_address", ondelete="CASCADE"), index=True
+    )
+    token_address: Mapped[str] = mapped_column(Address, index=True)
+    token_symbol: Mapped[str | None] = mapped_column(String(50))
+    purchase_transaction_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("agent_transactions.id"), unique=True
+    )
+    purchase_price: Mapped[Decimal] = mapped_column(TokenNumeric)
+    purchase_amount: Mapped[Decimal] = mapped_column(TokenNumeric)
+    remaining_amount: Mapped[Decimal | None] = mapped_column(TokenNumeric)
+    total_invested_sol: Mapped[Decimal] = mapped_column(SolNumeric)
+    current_stop_loss_percentage: Mapped[Decimal | None] = mapped_column(PercentNumeric)
+    peak_price: Mapped[Decimal | None] = mapped_column(TokenNumeric)
+    last_stop_loss_update: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    lowest_price: Mapped[Decimal | None] = mapped_column(TokenNumeric)
+    dca_count: Mapped[int] = mapped_column(Integer, server_default="0", default=0)
+    last_dca_time: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    take_profit_levels_hit: Mapped[int] = mapped_column(Integer, server_default="0", default=0)
+    tp_batch_start_level: Mapped[int] = mapped_column(Integer, server_default="0", default=0)
+    total_take_profit_levels: Mapped[int | None] = mapped_column(Integer)
+    moon_bag_activated: Mapped[bool] = mapped_column(server_default=text("false"), default=False)
+    moon_bag_amount: Mapped[Decimal | None] = mapped_column(TokenNumeric)
+    realized_profit_sol: Mapped[Decimal] = mapped_column(SolNumeric, server_default="0")
+    created_at: Mapped[datetime] = _created_at()
+    updated_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now(), onupdate=func.now()
+    )
+
+
+class AgentHistoricalSwap(Base):
+    __tablename__ = "agent_historical_swaps"
+
+    id: Mapped[uuid.UUID] = _uuid_pk()
+    agent_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("agents.id", ondelete="CASCADE"), index=True
+    )
+    wallet_address: Mapped[str] = mapped_column(
+        ForeignKey("agent_wallets.wallet_address", ondelete="CASCADE"), index=True
+    )
+    token_address: Mapped[str] = mapped_column(Address, index=True)
+    token_symbol: Mapped[str | None] = mapped_column(String(50))
+    amount: Mapped[Decimal] = mapped_column(TokenNumeric)
+    purchase_price: Mapped[Decimal] = mapped_column(TokenNumeric)
+    sale_price: Mapped[Decimal] = mapped_column(TokenNumeric)
+    change_percent: Mapped[Decimal] = mapped_column(PercentNumeric)
+    profit_loss_sol: Mapped[Decimal] = mapped_column(SolNumeric)
+    profit_loss_usd: Mapped[Decimal | None] = mapped_column(SolNumeric)
+    purchase_time: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    sale_time: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+    purchase_transaction_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("agent_transactions.id"), index=True
+    )
+    sale_transaction_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("agent_transactions.id"), unique=True
+    )
+    signal_id: Mapped[int | None] = mapped_column(
+        ForeignKey("trading_signals.id", ondelete="SET NULL"), index=True
+    )
+    close_reason: Mapped[str] = mapped_column(CloseReason)
+
+
+class TokenPrice(Base):
+    __tablename__ = "token_prices"
+    __table_args__ = (Index(None, "token_address", "observed_at"),)
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(always=False), primary_key=True)
+    token_address: Mapped[str] = mapped_column(Address)
+    price_sol: Mapped[Decimal] = mapped_column(TokenNumeric)
+    price_usd: Mapped[Decimal | None] = mapped_column(TokenNumeric)
+    source: Mapped[str] = mapped_column(String(32))
+    observed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
