@@ -1,0 +1,133 @@
+"""An agent's trading config (SPEC §9): ``TradingConfig`` and the level resolvers.
+
+``TradingConfig.from_dict`` deep-merges a stored (possibly partial) camelCase JSON object over
+the defaults (objects merge, arrays and scalars replace), validates every bound and raises
+``InvalidConfig`` listing every error as (camelCase path, message). ``to_dict`` writes the
+camelCase form back (Decimals as strings, so nothing is lost); the two round-trip.
+"""
+
+# ``spec`` returns ``dataclasses.field(...)`` (a field specifier), which RUF009 cannot see.
+# ruff: noqa: RUF009
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Mapping
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from domain.config_fields import Obj, dump_obj, parse_obj, spec
+from domain.config_sections import (
+    DCA_MODES,
+    DCA_PRESETS,
+    TP_MODES,
+    TP_TEMPLATES,
+    DcaConfig,
+    DcaLevel,
+    MoonBagConfig,
+    PositionCalculatorConfig,
+    PositionSizes,
+    PurchaseLimits,
+    Randomization,
+    SignalsConfig,
+    SizeRange,
+    SolBalanceThresholds,
+    StaleTradeConfig,
+    StopLossConfig,
+    TakeProfitConfig,
+    TakeProfitLevel,
+    TakeProfitTemplate,
+    TrailingLevel,
+)
+from domain.errors import InvalidConfig
+
+__all__ = [
+    "DCA_MODES", "DCA_PRESETS", "TP_MODES", "TP_TEMPLATES", "DcaConfig", "DcaLevel",
+    "MoonBagConfig", "PositionCalculatorConfig", "PositionSizes", "PurchaseLimits",
+    "Randomization", "SignalsConfig", "SizeRange", "SolBalanceThresholds", "StaleTradeConfig",
+    "StopLossConfig", "TakeProfitConfig", "TakeProfitLevel", "TakeProfitPlan",
+    "TakeProfitTemplate", "TradingConfig", "TrailingLevel", "dca_levels", "deep_merge",
+    "take_profit_levels",
+]
+
+
+@dataclass(frozen=True)
+class TradingConfig:
+    purchase_limits: PurchaseLimits = spec("purchaseLimits", Obj(PurchaseLimits), PurchaseLimits())
+    signals: SignalsConfig = spec("signals", Obj(SignalsConfig), SignalsConfig())
+    stop_loss: StopLossConfig = spec("stopLoss", Obj(StopLossConfig), StopLossConfig())
+    position_calculator: PositionCalculatorConfig = spec(
+        "positionCalculator", Obj(PositionCalculatorConfig), PositionCalculatorConfig()
+    )
+    stale_trade: StaleTradeConfig = spec("staleTrade", Obj(StaleTradeConfig), StaleTradeConfig())
+    dca: DcaConfig = spec("dca", Obj(DcaConfig), DcaConfig())
+    take_profit: TakeProfitConfig = spec("takeProfit", Obj(TakeProfitConfig), TakeProfitConfig())
+
+    @classmethod
+    def default(cls) -> TradingConfig:
+        return _DEFAULT
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any] | None) -> TradingConfig:
+        """Parse a stored config; ``None`` (a NULL column) means every default."""
+        if data is None:
+            return _DEFAULT
+        if not isinstance(data, Mapping):
+            raise InvalidConfig([("$", "must be an object")])
+        errors: list[tuple[str, str]] = []
+        parsed = parse_obj(cls, deep_merge(_default_dict(), data), "", errors)
+        if errors or parsed is None:
+            raise InvalidConfig(errors or [("$", "invalid")])
+        return parsed
+
+    def to_dict(self) -> dict[str, Any]:
+        """The camelCase JSON-able form (Decimals as strings)."""
+        return dump_obj(self)
+
+
+_DEFAULT = TradingConfig()
+
+
+@functools.cache
+def _default_dict() -> dict[str, Any]:
+    return _DEFAULT.to_dict()
+
+
+def deep_merge(base: Any, override: Any) -> Any:
+    """Objects merge key by key; arrays and scalars in ``override`` replace ``base``."""
+    if isinstance(base, Mapping) and isinstance(override, Mapping):
+        merged = dict(base)
+        for key, value in override.items():
+            merged[key] = deep_merge(base[key], value) if key in base else value
+        return merged
+    return override
+
+
+def dca_levels(config: TradingConfig) -> tuple[DcaLevel, ...]:
+    """The effective DCA levels, in the order they fire (least negative drop first)."""
+    if config.dca.mode == "custom":
+        return tuple(sorted(config.dca.levels, key=lambda level: level.drop_percent, reverse=True))
+    return DCA_PRESETS[config.dca.mode]
+
+
+@dataclass(frozen=True)
+class TakeProfitPlan:
+    """The effective take-profit ladder and moon bag of a config (SPEC §7)."""
+
+    levels: tuple[TakeProfitLevel, ...]
+    moon_bag_enabled: bool
+    moon_bag_trigger_percent: Decimal
+    moon_bag_retain_percent: Decimal
+
+
+def take_profit_levels(config: TradingConfig) -> TakeProfitPlan:
+    """A preset mode takes levels and moon trigger/retain from its template; custom mode from
+    the config. The ``enabled`` flags always come from the config."""
+    tp = config.take_profit
+    if tp.mode == "custom":
+        levels, trigger, retain = tp.levels, tp.moon_bag.trigger_percent, tp.moon_bag.retain_percent
+    else:
+        template = TP_TEMPLATES[tp.mode]
+        levels, trigger, retain = template.levels, template.trigger_percent, template.retain_percent
+    return TakeProfitPlan(levels, tp.moon_bag.enabled, trigger, retain)

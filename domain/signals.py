@@ -1,0 +1,106 @@
+"""Signals in (SPEC §2): the ``Signal`` value and strict parsing of the wire format."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+
+from domain.base58 import is_public_key
+from domain.errors import InvalidSignal
+
+EXIT_SIGNAL_TYPE = "sell"
+# SPEC gives no bound for activation_reason; a trader-readable note never needs more than this.
+MAX_ACTIVATION_REASON = 2000
+
+
+@dataclass(frozen=True, slots=True)
+class Signal:
+    token_address: str
+    signal_type: str
+    signal_strength: int
+    symbol: str | None = None
+    activation_reason: str | None = None
+    source: str | None = None
+    idempotency_key: str | None = None
+    user_id: uuid.UUID | None = None
+
+    @property
+    def is_exit(self) -> bool:
+        """``sell`` (any case) closes positions; every other type is an entry signal."""
+        return self.signal_type.lower() == EXIT_SIGNAL_TYPE
+
+
+def _text(field: str, value: object, max_len: int) -> str:
+    if not isinstance(value, str):
+        raise InvalidSignal(field, f"must be a string, got {type(value).__name__}")
+    if not value or value.isspace():
+        raise InvalidSignal(field, "must not be empty")
+    if len(value) > max_len:
+        raise InvalidSignal(field, f"must be at most {max_len} characters, got {len(value)}")
+    return value
+
+
+def _token_address(value: object) -> str:
+    text = _text("token_address", value, 44)
+    if not is_public_key(text):
+        raise InvalidSignal("token_address", "must be a base58 Solana public key (32 bytes)")
+    return text
+
+
+def _signal_type(value: object) -> str:
+    text = _text("signal_type", value, 50)
+    if text != text.strip():
+        # Not stripped silently: " sell" would otherwise be read as an entry signal.
+        raise InvalidSignal("signal_type", "must not start or end with whitespace")
+    return text
+
+
+def _strength(value: object) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise InvalidSignal("signal_strength", "must be a JSON integer")
+    if not 1 <= value <= 100:
+        raise InvalidSignal("signal_strength", f"must be 1..100, got {value}")
+    return value
+
+
+def _user_id(value: object) -> uuid.UUID:
+    if not isinstance(value, str):
+        raise InvalidSignal("user_id", "must be a UUID string")
+    try:
+        return uuid.UUID(value)
+    except ValueError:
+        raise InvalidSignal("user_id", f"must be a UUID, got {value!r}") from None
+
+
+_REQUIRED: dict[str, Callable[[object], object]] = {
+    "token_address": _token_address,
+    "signal_type": _signal_type,
+    "signal_strength": _strength,
+}
+_OPTIONAL: dict[str, Callable[[object], object]] = {
+    "symbol": lambda v: _text("symbol", v, 50),
+    "activation_reason": lambda v: _text("activation_reason", v, MAX_ACTIVATION_REASON),
+    "source": lambda v: _text("source", v, 100),
+    "idempotency_key": lambda v: _text("idempotency_key", v, 128),
+    "user_id": _user_id,
+}
+
+
+def parse_signal(payload: Mapping[str, object]) -> Signal:
+    """Validate a decoded JSON payload; raises ``InvalidSignal(field, reason)`` naming the
+    first bad field. Unknown fields are rejected; optional fields may be absent or null."""
+    if not isinstance(payload, Mapping):
+        raise InvalidSignal("payload", "must be a JSON object")
+    for key in sorted(map(str, payload)):
+        if key not in _REQUIRED and key not in _OPTIONAL:
+            raise InvalidSignal(key, "unknown field")
+    values: dict[str, object] = {}
+    for key, check in _REQUIRED.items():
+        if payload.get(key) is None:
+            raise InvalidSignal(key, "is required")
+        values[key] = check(payload[key])
+    for key, check in _OPTIONAL.items():
+        if payload.get(key) is not None:
+            values[key] = check(payload[key])
+    return Signal(**values)  # type: ignore[arg-type]
