@@ -1,0 +1,134 @@
+"""Users, agents and their wallets."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import and_, exists, insert, or_, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.orm import Session
+
+from domain.agents import Agent
+from domain.errors import NotFound
+from domain.wallets import Wallet
+from persistence import models as m
+
+_AGENT_COLUMNS = (
+    m.Agent.id, m.Agent.user_id, m.Agent.name, m.Agent.trading_mode,
+    m.Agent.automated_trading_simulation, m.Agent.automated_trading_live,
+)
+
+
+def _agent(row: Any) -> Agent:
+    return Agent(
+        id=row.id, user_id=row.user_id, name=row.name, trading_mode=row.trading_mode,
+        automated_trading_simulation=row.automated_trading_simulation,
+        automated_trading_live=row.automated_trading_live,
+    )
+
+
+class UserRepository:
+    def __init__(self, session: Session) -> None:
+        self._s = session
+
+    def get_or_create(self, email: str) -> uuid.UUID:
+        stmt = (
+            pg_insert(m.User).values(email=email)
+            .on_conflict_do_nothing(index_elements=[m.User.email]).returning(m.User.id)
+        )
+        created = self._s.execute(stmt).scalar_one_or_none()
+        if created is not None:
+            return created
+        return self._s.execute(select(m.User.id).where(m.User.email == email)).scalar_one()
+
+    def find(self, email: str) -> uuid.UUID | None:
+        return self._s.execute(select(m.User.id).where(m.User.email == email)).scalar_one_or_none()
+
+
+class AgentRepository:
+    def __init__(self, session: Session) -> None:
+        self._s = session
+
+    def add(self, agent: Agent, trading_config: dict[str, Any] | None = None) -> None:
+        self._s.execute(insert(m.Agent).values(
+            id=agent.id, user_id=agent.user_id, name=agent.name, trading_mode=agent.trading_mode,
+            automated_trading_simulation=agent.automated_trading_simulation,
+            automated_trading_live=agent.automated_trading_live, trading_config=trading_config,
+        ))
+
+    def get(self, agent_id: uuid.UUID) -> Agent:
+        row = self._s.execute(select(*_AGENT_COLUMNS).where(m.Agent.id == agent_id)).one_or_none()
+        if row is None:
+            raise NotFound("agent_id", f"no agent {agent_id}")
+        return _agent(row)
+
+    def get_for_update(self, agent_id: uuid.UUID) -> Agent:
+        """The agent, with its row locked until the transaction ends (one trade at a time)."""
+        stmt = select(*_AGENT_COLUMNS).where(m.Agent.id == agent_id).with_for_update()
+        row = self._s.execute(stmt).one_or_none()
+        if row is None:
+            raise NotFound("agent_id", f"no agent {agent_id}")
+        return _agent(row)
+
+    def lock_with_config(self, agent_id: uuid.UUID) -> tuple[Agent, dict[str, Any] | None]:
+        """Lock the agent row (one trade at a time per agent) and read its trading config."""
+        stmt = (select(*_AGENT_COLUMNS, m.Agent.trading_config)
+                .where(m.Agent.id == agent_id).with_for_update())
+        row = self._s.execute(stmt).one_or_none()
+        if row is None:
+            raise NotFound("agent_id", f"no agent {agent_id}")
+        return _agent(row), row.trading_config
+
+    def candidates(self, *, user_id: uuid.UUID | None, holding_token: str | None = None,
+                   not_executed_for: int | None = None,
+                   ) -> list[tuple[Agent, dict[str, Any] | None]]:
+        """Agents a signal may reach, filtered set-based in SQL (SPEC §3 rules 1–2, and for
+        exit signals, holding the token); the config rules are the domain's to apply."""
+        live = m.Agent.trading_mode == "live"
+        stmt = select(*_AGENT_COLUMNS, m.Agent.trading_config).where(
+            or_(and_(live, m.Agent.automated_trading_live),
+                and_(~live, m.Agent.automated_trading_simulation)))
+        if user_id is not None:
+            stmt = stmt.where(m.Agent.user_id == user_id)
+        if holding_token is not None:
+            stmt = stmt.where(exists().where(m.AgentPosition.agent_id == m.Agent.id,
+                                             m.AgentPosition.token_address == holding_token))
+        if not_executed_for is not None:
+            stmt = stmt.where(~exists().where(m.SignalExecution.agent_id == m.Agent.id,
+                                              m.SignalExecution.signal_id == not_executed_for))
+        rows = self._s.execute(stmt.order_by(m.Agent.id))
+        return [(_agent(row), row.trading_config) for row in rows]
+
+    def get_config(self, agent_id: uuid.UUID) -> dict[str, Any] | None:
+        stmt = select(m.Agent.trading_config).where(m.Agent.id == agent_id)
+        return self._s.execute(stmt).scalar_one_or_none()
+
+    def set_config(self, agent_id: uuid.UUID, config: dict[str, Any] | None) -> None:
+        stmt = update(m.Agent).where(m.Agent.id == agent_id).values(trading_config=config)
+        self._s.execute(stmt)
+
+    def all(self, user_id: uuid.UUID | None = None) -> Sequence[Agent]:
+        stmt = select(*_AGENT_COLUMNS).order_by(m.Agent.created_at, m.Agent.id)
+        if user_id is not None:
+            stmt = stmt.where(m.Agent.user_id == user_id)
+        return [_agent(row) for row in self._s.execute(stmt)]
+
+
+class WalletRepository:
+    def __init__(self, session: Session) -> None:
+        self._s = session
+
+    def add(self, wallet: Wallet) -> None:
+        self._s.execute(insert(m.AgentWallet).values(
+            wallet_address=wallet.wallet_address, agent_id=wallet.agent_id,
+            wallet_type=wallet.wallet_type,
+        ))
+
+    def for_agent(self, agent_id: uuid.UUID, wallet_type: str) -> Wallet | None:
+        stmt = select(m.AgentWallet.wallet_address).where(
+            m.AgentWallet.agent_id == agent_id, m.AgentWallet.wallet_type == wallet_type
+        )
+        address = self._s.execute(stmt).scalar_one_or_none()
+        return None if address is None else Wallet(address, agent_id, wallet_type)

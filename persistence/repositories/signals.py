@@ -1,0 +1,164 @@
+"""Trading signals and their per-agent executions."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import func, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.orm import Session
+
+from domain.errors import NotFound
+from domain.signals import Signal
+from persistence import models as m
+
+# The placeholder a claimed execution carries until the same transaction completes it; it
+# is never visible outside that transaction.
+_CLAIM_REASON = "in_progress"
+
+
+@dataclass(frozen=True)
+class StoredSignal:
+    id: int
+    signal: Signal
+    status: str
+    received_at: datetime
+
+
+@dataclass(frozen=True)
+class Execution:
+    signal_id: int
+    agent_id: uuid.UUID
+    status: str
+    action: str
+    reason: str | None
+    transaction_id: uuid.UUID | None
+    executed_at: datetime
+
+
+_SIGNAL_COLUMNS = (
+    m.TradingSignal.id, m.TradingSignal.token_address, m.TradingSignal.signal_type,
+    m.TradingSignal.signal_strength, m.TradingSignal.symbol, m.TradingSignal.activation_reason,
+    m.TradingSignal.source, m.TradingSignal.idempotency_key, m.TradingSignal.user_id,
+    m.TradingSignal.status, m.TradingSignal.received_at,
+)
+
+
+def _stored(row: Any) -> StoredSignal:
+    signal = Signal(
+        token_address=row.token_address, signal_type=row.signal_type,
+        signal_strength=row.signal_strength, symbol=row.symbol,
+        activation_reason=row.activation_reason, source=row.source,
+        idempotency_key=row.idempotency_key, user_id=row.user_id,
+    )
+    return StoredSignal(id=row.id, signal=signal, status=row.status, received_at=row.received_at)
+
+
+class SignalRepository:
+    def __init__(self, session: Session) -> None:
+        self._s = session
+
+    def add(self, signal: Signal, received_at: datetime) -> tuple[int, bool]:
+        """Store a pending signal; returns (id, created). A repeated idempotency key returns
+        the existing signal's id and created=False."""
+        stmt = pg_insert(m.TradingSignal).values(
+            token_address=signal.token_address, signal_type=signal.signal_type,
+            signal_strength=signal.signal_strength, symbol=signal.symbol,
+            activation_reason=signal.activation_reason, source=signal.source,
+            idempotency_key=signal.idempotency_key, user_id=signal.user_id,
+            status="pending", received_at=received_at,
+        )
+        if signal.idempotency_key is not None:
+            stmt = stmt.on_conflict_do_nothing(index_elements=[m.TradingSignal.idempotency_key])
+        new_id = self._s.execute(stmt.returning(m.TradingSignal.id)).scalar_one_or_none()
+        if new_id is not None:
+            return int(new_id), True
+        existing = select(m.TradingSignal.id).where(
+            m.TradingSignal.idempotency_key == signal.idempotency_key)
+        return int(self._s.execute(existing).scalar_one()), False
+
+    def get(self, signal_id: int) -> StoredSignal:
+        row = self._s.execute(
+            select(*_SIGNAL_COLUMNS).where(m.TradingSignal.id == signal_id)).one_or_none()
+        if row is None:
+            raise NotFound("signal_id", f"no signal {signal_id}")
+        return _stored(row)
+
+    def recent(self, limit: int = 50) -> Sequence[StoredSignal]:
+        stmt = select(*_SIGNAL_COLUMNS).order_by(m.TradingSignal.id.desc()).limit(limit)
+        return [_stored(row) for row in self._s.execute(stmt)]
+
+    def mark_dispatched(self, signal_id: int, eligible_agents: int, now: datetime) -> None:
+        """Record how many executions the signal expects (re-counted on every fan-out)."""
+        self._s.execute(
+            update(m.TradingSignal)
+            .where(m.TradingSignal.id == signal_id,
+                   m.TradingSignal.status.in_(("pending", "dispatched")))
+            .values(status="dispatched", eligible_agents=eligible_agents, dispatched_at=now))
+
+    def mark_processed_if_complete(self, signal_id: int, now: datetime) -> bool:
+        """Processed once every eligible agent has its execution row."""
+        done = (select(func.count()).select_from(m.SignalExecution)
+                .where(m.SignalExecution.signal_id == signal_id).scalar_subquery())
+        stmt = (
+            update(m.TradingSignal)
+            .where(m.TradingSignal.id == signal_id, m.TradingSignal.status == "dispatched",
+                   m.TradingSignal.eligible_agents <= done)
+            .values(status="processed", processed_at=now)
+            .returning(m.TradingSignal.id)
+        )
+        return self._s.execute(stmt).scalar_one_or_none() is not None
+
+    def unfinished_before(self, now: datetime, grace: timedelta, limit: int = 500) -> list[int]:
+        """Signals still pending or dispatched after the grace period (for the outbox sweeper)."""
+        stmt = (
+            select(m.TradingSignal.id)
+            .where(m.TradingSignal.status.in_(("pending", "dispatched")),
+                   m.TradingSignal.received_at < now - grace)
+            .order_by(m.TradingSignal.id).limit(limit)
+        )
+        return [int(i) for i in self._s.execute(stmt).scalars()]
+
+
+class ExecutionRepository:
+    def __init__(self, session: Session) -> None:
+        self._s = session
+
+    def claim_execution(self, signal_id: int, agent_id: uuid.UUID) -> bool:
+        """Claim (signal, agent) for this transaction; False means another already did."""
+        stmt = (
+            pg_insert(m.SignalExecution)
+            .values(signal_id=signal_id, agent_id=agent_id, status="FAILED", action="none",
+                    reason=_CLAIM_REASON)
+            .on_conflict_do_nothing(
+                index_elements=[m.SignalExecution.signal_id, m.SignalExecution.agent_id])
+            .returning(m.SignalExecution.id)
+        )
+        return self._s.execute(stmt).scalar_one_or_none() is not None
+
+    def complete(self, signal_id: int, agent_id: uuid.UUID, *, status: str, action: str,
+                 reason: str | None, transaction_id: uuid.UUID | None, now: datetime) -> None:
+        self._s.execute(
+            update(m.SignalExecution)
+            .where(m.SignalExecution.signal_id == signal_id,
+                   m.SignalExecution.agent_id == agent_id)
+            .values(status=status, action=action, reason=reason,
+                    transaction_id=transaction_id, executed_at=now))
+
+    def count_for_signal(self, signal_id: int) -> int:
+        stmt = (select(func.count()).select_from(m.SignalExecution)
+                .where(m.SignalExecution.signal_id == signal_id))
+        return int(self._s.execute(stmt).scalar_one())
+
+    def for_signal(self, signal_id: int) -> Sequence[Execution]:
+        stmt = (select(m.SignalExecution.signal_id, m.SignalExecution.agent_id,
+                       m.SignalExecution.status, m.SignalExecution.action,
+                       m.SignalExecution.reason, m.SignalExecution.transaction_id,
+                       m.SignalExecution.executed_at)
+                .where(m.SignalExecution.signal_id == signal_id)
+                .order_by(m.SignalExecution.executed_at))
+        return [Execution(**row._asdict()) for row in self._s.execute(stmt)]

@@ -1,0 +1,118 @@
+"""The unit of work owns the transaction (DESIGN §3.4).
+
+``with uow:`` opens a session; ``uow.commit()`` commits and then runs the after-commit hooks
+(cache write-through, enqueues) in the order they were added; leaving the block without a
+commit rolls back and drops the hooks.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable, Iterator
+from types import TracebackType
+from typing import Self
+
+import structlog
+from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.orm import Session, sessionmaker
+
+from domain.errors import TransientError
+from persistence.repositories import (
+    AgentRepository,
+    BalanceRepository,
+    ExecutionRepository,
+    HistoryRepository,
+    PositionRepository,
+    SignalRepository,
+    TransactionRepository,
+    UserRepository,
+    WalletRepository,
+)
+
+log = structlog.get_logger(__name__)
+
+# SQLSTATEs worth a retry: serialization failure, deadlock, lost or refused connection.
+_TRANSIENT_SQLSTATES = {"40001", "40P01", "57P01", "57P02", "57P03", "08000", "08003", "08006"}
+
+
+def is_transient(exc: BaseException) -> bool:
+    if isinstance(exc, OperationalError):
+        return True
+    if isinstance(exc, DBAPIError):
+        if exc.connection_invalidated:
+            return True
+        sqlstate = getattr(exc.orig, "sqlstate", None)
+        return sqlstate in _TRANSIENT_SQLSTATES
+    return False
+
+
+class SqlAlchemyUnitOfWork:
+    users: UserRepository
+    agents: AgentRepository
+    wallets: WalletRepository
+    balances: BalanceRepository
+    transactions: TransactionRepository
+    positions: PositionRepository
+    history: HistoryRepository
+    signals: SignalRepository
+    executions: ExecutionRepository
+
+    def __init__(self, session_factory: sessionmaker[Session]) -> None:
+        self._factory = session_factory
+        self._hooks: list[Callable[[], None]] = []
+        self._session: Session | None = None
+
+    @property
+    def session(self) -> Session:
+        if self._session is None:
+            raise RuntimeError("the unit of work is not open: use `with uow:`")
+        return self._session
+
+    def __enter__(self) -> Self:
+        session = self._session = self._factory()
+        self._hooks = []
+        self.users = UserRepository(session)
+        self.agents = AgentRepository(session)
+        self.wallets = WalletRepository(session)
+        self.balances = BalanceRepository(session)
+        self.transactions = TransactionRepository(session)
+        self.positions = PositionRepository(session)
+        self.history = HistoryRepository(session)
+        self.signals = SignalRepository(session)
+        self.executions = ExecutionRepository(session)
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        session, self._session = self._session, None
+        self._hooks = []
+        if session is not None:
+            try:
+                session.rollback()
+            finally:
+                session.close()
+        if exc is not None and is_transient(exc):
+            raise TransientError(f"database unavailable: {type(exc).__name__}") from exc
+
+    def after_commit(self, hook: Callable[[], None]) -> None:
+        """Run ``hook`` after the next successful commit; dropped on rollback."""
+        self._hooks.append(hook)
+
+    def commit(self) -> None:
+        self.session.commit()
+        hooks, self._hooks = self._hooks, []
+        for hook in hooks:
+            try:
+                hook()
+            except Exception:  # the commit stands; a failed cache write heals on next read
+                log.exception("uow.after_commit_failed", hook=getattr(hook, "__name__", "?"))
+
+    def rollback(self) -> None:
+        self.session.rollback()
+        self._hooks = []
+
+    @contextlib.contextmanager
+    def savepoint(self) -> Iterator[None]:
+        """A nested transaction: an error inside rolls back only this block."""
+        with self.session.begin_nested():
+            yield
