@@ -7,6 +7,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
+from typing import Protocol
 
 from domain.money import HUNDRED, ZERO, in_context, percent, sol
 from domain.pnl import cost_basis
@@ -23,9 +24,19 @@ class Snapshot:
     portfolio_balance_sol: Decimal
 
 
+class ClosedTradeResult(Protocol):
+    """What performance needs of a closed trade (``domain.ledger.ClosedTrade`` fits)."""
+
+    @property
+    def profit_loss_sol(self) -> Decimal: ...
+
+    @property
+    def change_percent(self) -> Decimal: ...
+
+
 @dataclass(frozen=True)
-class ClosedTrade:
-    """What performance needs of one ``agent_historical_swaps`` row."""
+class TradeOutcome:
+    """A plain ``ClosedTradeResult`` for callers that only have the two figures."""
 
     profit_loss_sol: Decimal
     change_percent: Decimal
@@ -86,7 +97,7 @@ def max_drawdown_percent(portfolio_values: Sequence[Decimal]) -> Decimal:
 
 @in_context
 def performance(
-    closed: Sequence[ClosedTrade],
+    closed: Sequence[ClosedTradeResult],
     open_positions: Sequence[PricedPosition],
     fees_paid_sol: Iterable[Decimal],
     portfolio_values: Sequence[Decimal],

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import typer
 
-from persistence import schema
 from workers.cli.common import console, container
 from workers.embedded import stop_embedded
 
@@ -25,15 +24,3 @@ def stop() -> None:
     stopped = stop_embedded(container(require_head=False).settings.var_dir)
     console.print(f"stopped: {', '.join(stopped) or 'nothing was running'}")
 
-
-def register(root: typer.Typer) -> None:
-    @root.command("run")
-    def run() -> None:
-        """Start the services, migrate, and report readiness."""
-        c = container(require_head=False)
-        schema.upgrade(c.urls.database_url)
-        c.require_schema_at_head()
-        c.redis.ping()
-        where = "embedded" if c.urls.embedded else "configured"
-        console.print(f"signalfleet ready: database at {schema.current_revision(c.engine)}, "
-                      f"redis answering ({where} services)")

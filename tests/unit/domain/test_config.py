@@ -91,7 +91,8 @@ def test_deep_merge_objects_merge_arrays_replace() -> None:
                takeProfit={"levels": [{"targetPercent": 20, "sellPercent": 10}]})
     thresholds = c.position_calculator.sol_balance_thresholds
     assert (thresholds.minimum, thresholds.medium, thresholds.large) == (D("0.2"), D(6), D(10))
-    assert c.position_calculator.position_sizes == TradingConfig.default().position_calculator.position_sizes
+    default_sizes = TradingConfig.default().position_calculator.position_sizes
+    assert c.position_calculator.position_sizes == default_sizes
     assert c.take_profit.levels == (TakeProfitLevel(D(20), D(10)),)
 
 

@@ -42,7 +42,9 @@ def test_user_targeting() -> None:
     [("simulation", True, False, False), ("simulation", False, True, True),
      ("live", False, True, False), ("live", True, False, True)],
 )
-def test_automation_flag_of_the_current_mode(mode: str, sim: bool, live: bool, paused: bool) -> None:
+def test_automation_flag_of_the_current_mode(
+    mode: str, sim: bool, live: bool, paused: bool
+) -> None:
     agent = Agent(AGENT_ID, USER_ID, "alpha", mode, sim, live)  # type: ignore[arg-type]
     assert agent.automation_on is not paused
     assert reasons(agent=agent) == (["automation_paused"] if paused else [])

@@ -24,8 +24,10 @@ SPEC_CALCULATOR = {
 }
 
 
-def size(balance: str, max_per_token: Any = 100, minimum: Any = "0.1",
-         calculator: dict[str, Any] | None = None, rng: random.Random | None = None) -> PositionSize:
+def size(
+    balance: str, max_per_token: Any = 100, minimum: Any = "0.1",
+    calculator: dict[str, Any] | None = None, rng: random.Random | None = None,
+) -> PositionSize:
     c = config(positionCalculator=calculator or SPEC_CALCULATOR,
                purchaseLimits={"maxPurchasePerToken": max_per_token,
                                "minimumAgentBalance": minimum})
@@ -47,7 +49,8 @@ def test_spec_examples() -> None:
 @pytest.mark.parametrize(
     ("balance", "category", "expected"),
     [("0.1", None, None), ("0.99999999", "small", D("0.5")), ("1", "medium", D("0.9")),
-     ("9.99999999", "medium", D(2)), ("10", "large", D("9.9")), ("30", "large", D(10)), ("0.5", "small", D("0.4"))],
+     ("9.99999999", "medium", D(2)), ("10", "large", D("9.9")), ("30", "large", D(10)),
+     ("0.5", "small", D("0.4"))],
 )
 def test_category_at_each_threshold(balance: str, category: str | None, expected: D | None) -> None:
     if category is None:  # B = minimum threshold: sized but B − size < minimum balance

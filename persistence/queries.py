@@ -1,0 +1,65 @@
+"""The read side for the CLI and reports: plain rows (dicts), no domain rules."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from persistence import models as m
+
+
+def _rows(session: Session, stmt: Any) -> list[dict[str, Any]]:
+    return [dict(row._mapping) for row in session.execute(stmt)]
+
+
+def agents(session: Session) -> list[dict[str, Any]]:
+    sol = (select(func.coalesce(func.sum(m.AgentBalance.balance), 0))
+           .where(m.AgentBalance.agent_id == m.Agent.id,
+                  m.AgentBalance.token_address == "So11111111111111111111111111111111111111112")
+           .scalar_subquery())
+    open_positions = (select(func.count()).select_from(m.AgentPosition)
+                      .where(m.AgentPosition.agent_id == m.Agent.id).scalar_subquery())
+    stmt = select(m.Agent.id, m.Agent.name, m.Agent.trading_mode,
+                  sol.label("sol_balance"), open_positions.label("open_positions"),
+                  m.Agent.created_at).order_by(m.Agent.created_at)
+    return _rows(session, stmt)
+
+
+def signals(session: Session, limit: int = 50) -> list[dict[str, Any]]:
+    s = m.TradingSignal
+    stmt = select(s.id, s.token_address, s.signal_type, s.signal_strength, s.source, s.status,
+                  s.eligible_agents, s.received_at).order_by(s.id.desc()).limit(limit)
+    return _rows(session, stmt)
+
+
+def executions(session: Session, signal_id: int | None = None,
+               limit: int = 200) -> list[dict[str, Any]]:
+    e = m.SignalExecution
+    stmt = select(e.signal_id, e.agent_id, e.status, e.action, e.reason, e.transaction_id,
+                  e.executed_at).order_by(e.executed_at.desc()).limit(limit)
+    if signal_id is not None:
+        stmt = stmt.where(e.signal_id == signal_id)
+    return _rows(session, stmt)
+
+
+def positions(session: Session, agent_id: uuid.UUID | None = None) -> list[dict[str, Any]]:
+    p = m.AgentPosition
+    stmt = select(p.id, p.agent_id, p.token_address, p.token_symbol, p.purchase_price,
+                  func.coalesce(p.remaining_amount, p.purchase_amount).label("holding"),
+                  p.total_invested_sol, p.current_stop_loss_percentage, p.peak_price,
+                  p.dca_count, p.take_profit_levels_hit, p.created_at).order_by(p.created_at)
+    if agent_id is not None:
+        stmt = stmt.where(p.agent_id == agent_id)
+    return _rows(session, stmt)
+
+
+def balances(session: Session, agent_id: uuid.UUID | None = None) -> list[dict[str, Any]]:
+    b = m.AgentBalance
+    stmt = select(b.agent_id, b.wallet_address, b.token_address, b.token_symbol, b.balance,
+                  b.updated_at).order_by(b.agent_id, b.token_address)
+    if agent_id is not None:
+        stmt = stmt.where(b.agent_id == agent_id)
+    return _rows(session, stmt)

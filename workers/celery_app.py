@@ -1,0 +1,80 @@
+"""The Celery application (DESIGN §4). Configured lazily from settings on first use, so
+importing this module starts nothing and connects to nothing."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from celery import Celery
+from celery.signals import worker_init, worker_process_init
+from kombu import Queue
+
+from workers.bootstrap import celery_broker_url, resolve_urls
+from workers.schedule import beat_schedule
+from workers.settings import get_settings
+
+QUEUES = ("signals", "sweeps", "maintenance")
+ROUTES = {
+    "signals.*": {"queue": "signals"},
+    "positions.*": {"queue": "sweeps"},
+    "prices.*": {"queue": "sweeps"},
+    "balances.*": {"queue": "maintenance"},
+    "live.*": {"queue": "signals"},
+}
+
+app = Celery("signalfleet", include=["workers.tasks"])
+
+
+def celery_config() -> dict[str, Any]:
+    settings = get_settings()
+    broker = celery_broker_url(resolve_urls(settings).broker_url)
+    visibility = settings.visibility_timeout_seconds
+    return {
+        "broker_url": broker,
+        "broker_transport_options": {"visibility_timeout": visibility},
+        "broker_connection_retry_on_startup": True,
+        "task_serializer": "json",
+        "result_serializer": "json",
+        "accept_content": ["json"],
+        "task_ignore_result": True,
+        "result_backend": None,
+        "task_acks_late": True,
+        "task_reject_on_worker_lost": True,
+        "task_acks_on_failure_or_timeout": True,
+        "worker_prefetch_multiplier": 1,
+        "task_soft_time_limit": min(settings.task_soft_time_limit_seconds, visibility - 5),
+        "task_time_limit": min(settings.task_time_limit_seconds, visibility - 1),
+        "worker_cancel_long_running_tasks_on_connection_loss": True,
+        "worker_soft_shutdown_timeout": 10.0,
+        "worker_enable_soft_shutdown_on_idle": True,
+        "worker_send_task_events": True,
+        "task_send_sent_event": True,
+        "worker_hijack_root_logger": False,
+        "task_default_queue": "signals",
+        "task_queues": [Queue(name) for name in QUEUES],
+        "task_routes": ROUTES,
+        "timezone": "UTC",
+        "enable_utc": True,
+        "beat_schedule": beat_schedule(settings),
+        "beat_max_loop_interval": 1.0,
+    }
+
+
+@app.on_configure.connect
+def _configure(sender: Celery, **_: Any) -> None:
+    sender.conf.update(celery_config())
+
+
+@worker_init.connect
+def _refuse_stale_schema(**_: Any) -> None:
+    """Workers refuse to start on a database that is not at head."""
+    from workers.runtime import runtime
+
+    runtime().require_schema_at_head()
+
+
+@worker_process_init.connect
+def _after_fork(**_: Any) -> None:
+    from workers.runtime import reset
+
+    reset()

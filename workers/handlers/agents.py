@@ -1,0 +1,60 @@
+"""Use cases of the operators: create an agent (with its simulation wallet and a deposit),
+change its config."""
+
+from __future__ import annotations
+
+import uuid
+from decimal import Decimal
+from typing import Any
+
+from domain.agents import TRADING_MODES, Agent
+from domain.config import TradingConfig
+from domain.errors import InvalidInput
+from domain.ledger import SOL_MINT, SOL_SYMBOL, Transaction
+from domain.money import sol
+from domain.ports import Clock, UnitOfWork
+from domain.wallets import Wallet, new_simulation_address
+
+DEFAULT_OPERATOR = "operator@localhost"
+
+
+def create_agent(uow: UnitOfWork, clock: Clock, *, name: str, mode: str = "simulation",
+                 deposit_sol: Decimal = Decimal(0), config: dict[str, Any] | None = None,
+                 user_email: str = DEFAULT_OPERATOR) -> uuid.UUID:
+    if not 3 <= len(name.strip()) <= 50 or name != name.strip():
+        raise InvalidInput("name", "must be 3 to 50 characters without surrounding spaces")
+    if mode not in TRADING_MODES:
+        raise InvalidInput("mode", f"must be one of {', '.join(TRADING_MODES)}")
+    if deposit_sol < 0 or sol(deposit_sol) != deposit_sol:
+        raise InvalidInput("deposit", "must be ≥ 0 SOL with at most 8 decimals")
+    if config is not None:
+        TradingConfig.from_dict(config)  # raises InvalidConfig listing every error
+    with uow:
+        agent = Agent(id=uuid.uuid4(), user_id=uow.users.get_or_create(user_email), name=name,
+                      trading_mode=mode)  # type: ignore[arg-type]
+        uow.agents.add(agent, config)
+        wallet = Wallet(new_simulation_address(), agent.id, "simulation")
+        uow.wallets.add(wallet)
+        if deposit_sol > 0:
+            deposit(uow, wallet, deposit_sol, clock)
+        uow.commit()
+    return agent.id
+
+
+def deposit(uow: UnitOfWork, wallet: Wallet, amount_sol: Decimal, clock: Clock) -> Transaction:
+    """A DEPOSIT ledger row and its balance change, in the caller's transaction."""
+    tx = Transaction(agent_id=wallet.agent_id, wallet_address=wallet.wallet_address,
+                     transaction_type="DEPOSIT", transaction_time=clock.now(),
+                     output_mint=SOL_MINT, output_symbol=SOL_SYMBOL, output_amount=amount_sol)
+    uow.transactions.add(tx)
+    uow.balances.apply(wallet.agent_id, tx, clock.now())
+    return tx
+
+
+def set_config(uow: UnitOfWork, agent_id: uuid.UUID, config: dict[str, Any] | None) -> None:
+    if config is not None:
+        TradingConfig.from_dict(config)
+    with uow:
+        uow.agents.get(agent_id)
+        uow.agents.set_config(agent_id, config)
+        uow.commit()

@@ -1,0 +1,82 @@
+"""Use case: fan a stored signal out to every eligible agent (SPEC §3), in chunks."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import structlog
+
+from domain.agents import Agent, TokenMetrics
+from domain.config import TradingConfig
+from domain.eligibility import ineligibility_reasons
+from domain.errors import InvalidConfig
+from domain.ports import Clock, UnitOfWork
+from domain.signals import Signal
+from workers.handlers.configs import trading_config
+
+log = structlog.get_logger(__name__)
+
+
+@dataclass(frozen=True)
+class FanOutDeps:
+    uow: Callable[[], UnitOfWork]
+    dispatch: Callable[[int, list[uuid.UUID]], None]  # enqueue signals.execute
+    metrics: Callable[[str], TokenMetrics | None]
+    clock: Clock
+    chunk_size: int
+
+
+def _needs_metrics(config: TradingConfig) -> bool:
+    s = config.signals
+    return any(v is not None for v in (s.market_cap_min, s.market_cap_max, s.liquidity_min,
+                                       s.liquidity_max, s.holder_count_min, s.holder_count_max))
+
+
+def fan_out(signal_id: int, deps: FanOutDeps) -> int:
+    """Dispatch the agents still without an execution; returns how many were dispatched.
+    Safe to run again (the outbox sweeper does): executed agents are never sent twice."""
+    with deps.uow() as uow:
+        stored = uow.signals.get(signal_id)
+        if stored.status not in ("pending", "dispatched"):
+            return 0
+        signal = stored.signal
+        candidates = uow.agents.candidates(
+            user_id=signal.user_id, holding_token=signal.token_address if signal.is_exit else None,
+            not_executed_for=signal_id)
+        eligible = _eligible(signal, candidates, deps.metrics)
+        done = uow.executions.count_for_signal(signal_id)
+        uow.signals.mark_dispatched(signal_id, done + len(eligible), deps.clock.now())
+        chunks = [eligible[i:i + deps.chunk_size] for i in range(0, len(eligible), deps.chunk_size)]
+        uow.after_commit(lambda: [deps.dispatch(signal_id, chunk) for chunk in chunks])
+        uow.commit()
+    if not eligible:
+        with deps.uow() as uow:
+            if uow.signals.mark_processed_if_complete(signal_id, deps.clock.now()):
+                uow.commit()
+    log.info("signal.fanned_out", signal_id=signal_id, eligible=len(eligible),
+             chunks=len(chunks), already_executed=done)
+    return len(eligible)
+
+
+def _eligible(signal: Signal, candidates: Sequence[tuple[Agent, dict[str, Any] | None]],
+              metrics_for: Callable[[str], TokenMetrics | None]) -> list[uuid.UUID]:
+    metrics: TokenMetrics | None = None
+    fetched = False
+    eligible: list[uuid.UUID] = []
+    for agent, stored in candidates:
+        try:
+            config = trading_config(stored)
+        except InvalidConfig:
+            log.warning("signal.agent_config_invalid", agent_id=str(agent.id))
+            continue
+        if not fetched and not signal.is_exit and _needs_metrics(config):
+            metrics, fetched = metrics_for(signal.token_address), True
+        reasons = ineligibility_reasons(agent, config, signal, metrics)
+        if reasons:
+            log.debug("signal.agent_ineligible", agent_id=str(agent.id), reasons=reasons)
+        else:
+            eligible.append(agent.id)
+    return eligible

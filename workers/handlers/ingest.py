@@ -1,0 +1,59 @@
+"""Use case: validate and store incoming signals, then enqueue their fan-out after commit."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import structlog
+
+from domain.errors import InvalidSignal
+from domain.ports import Clock, UnitOfWork
+from domain.signals import Signal, parse_signal
+
+log = structlog.get_logger(__name__)
+
+
+@dataclass(frozen=True)
+class Ingested:
+    signal_id: int
+    created: bool  # False: a repeated idempotency key returned the existing signal
+
+
+@dataclass(frozen=True)
+class Rejected:
+    field: str
+    reason: str
+
+
+def validate(payloads: Sequence[Mapping[str, Any]]) -> list[Signal | Rejected]:
+    out: list[Signal | Rejected] = []
+    for payload in payloads:
+        try:
+            out.append(parse_signal(dict(payload)))
+        except InvalidSignal as exc:
+            out.append(Rejected(exc.field, exc.reason))
+    return out
+
+
+def store_signals(signals: Sequence[Signal], uow: UnitOfWork, clock: Clock,
+                  enqueue_fan_out: Callable[[int], None]) -> list[Ingested]:
+    """Store valid signals in one transaction; fan-outs are enqueued only after it commits
+    (a crash in between leaves them pending for the outbox sweeper)."""
+    now = clock.now()
+    with uow:
+        results = [Ingested(*uow.signals.add(signal, now)) for signal in signals]
+        created = [r.signal_id for r in results if r.created]
+        uow.after_commit(lambda: [enqueue_fan_out(sid) for sid in created])
+        uow.commit()
+    for r in results:
+        log.info("signal.ingested" if r.created else "signal.duplicate", signal_id=r.signal_id)
+    return results
+
+
+def ingest(payload: Mapping[str, Any], uow: UnitOfWork, clock: Clock,
+           enqueue_fan_out: Callable[[int], None]) -> Ingested:
+    """One payload; raises InvalidSignal (naming the field) and stores nothing if invalid."""
+    signal = parse_signal(dict(payload))
+    return store_signals([signal], uow, clock, enqueue_fan_out)[0]

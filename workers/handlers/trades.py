@@ -1,0 +1,128 @@
+"""The write path of a trade: one ledger row, its balance changes, and the position change,
+all inside the caller's transaction. Shared by signal execution and the sweeps."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+
+from domain import dca as dca_rules
+from domain import pnl
+from domain.agents import Agent
+from domain.config import TradingConfig, take_profit_levels
+from domain.ledger import SOL_MINT, SOL_SYMBOL, ClosedTrade, Transaction
+from domain.money import percent, price, sol
+from domain.ports import Fill, PriceQuote, UnitOfWork
+from domain.positions import Position, open_position
+from domain.wallets import Wallet
+
+
+@dataclass
+class Touched:
+    """What a transaction changed, for the after-commit cache write-through."""
+
+    balances: dict[str, dict[str, Decimal]] = field(default_factory=dict)
+    positions: dict[uuid.UUID, Position] = field(default_factory=dict)
+    closed: list[tuple[uuid.UUID, str]] = field(default_factory=list)
+
+    def balance(self, wallet: str, new: dict[str, Decimal]) -> None:
+        self.balances.setdefault(wallet, {}).update(new)
+
+
+def _usd(amount_sol: Decimal, quote: PriceQuote) -> Decimal | None:
+    if quote.price_usd is None or quote.price_sol <= 0:
+        return None
+    return sol(amount_sol / quote.price_sol * quote.price_usd)
+
+
+def buy_transaction(wallet: Wallet, token: str, symbol: str | None, fill: Fill,
+                    quote: PriceQuote, now: datetime, signal_id: int | None,
+                    is_dca: bool = False) -> Transaction:
+    return Transaction(
+        agent_id=wallet.agent_id, wallet_address=wallet.wallet_address, transaction_type="SWAP",
+        transaction_time=now, input_mint=SOL_MINT, input_symbol=SOL_SYMBOL,
+        input_amount=fill.sol_amount, input_price=Decimal(1), output_mint=token,
+        output_symbol=symbol, output_amount=fill.token_amount,
+        output_price=price(fill.sol_amount / fill.token_amount),
+        protocol_fee_sol=fill.protocol_fee_sol, network_fee_sol=fill.network_fee_sol,
+        transaction_value_usd=_usd(fill.sol_amount, quote), slippage=fill.slippage,
+        price_impact=fill.price_impact, transaction_hash=fill.transaction_hash,
+        swap_payload=fill.swap_payload, routes=fill.routes, signal_id=signal_id, is_dca=is_dca)
+
+
+def sell_transaction(position: Position, fill: Fill, quote: PriceQuote, now: datetime,
+                     signal_id: int | None, is_take_profit: bool = False) -> Transaction:
+    return Transaction(
+        agent_id=position.agent_id, wallet_address=position.wallet_address,
+        transaction_type="SWAP", transaction_time=now, input_mint=position.token_address,
+        input_symbol=position.token_symbol, input_amount=fill.token_amount,
+        input_price=price(fill.sol_amount / fill.token_amount), output_mint=SOL_MINT,
+        output_symbol=SOL_SYMBOL, output_amount=fill.sol_amount, output_price=Decimal(1),
+        protocol_fee_sol=fill.protocol_fee_sol, network_fee_sol=fill.network_fee_sol,
+        transaction_value_usd=_usd(fill.sol_amount, quote), slippage=fill.slippage,
+        price_impact=fill.price_impact, transaction_hash=fill.transaction_hash,
+        swap_payload=fill.swap_payload, routes=fill.routes, signal_id=signal_id,
+        is_take_profit=is_take_profit)
+
+
+def record(uow: UnitOfWork, tx: Transaction, now: datetime, touched: Touched) -> None:
+    uow.transactions.add(tx)
+    touched.balance(tx.wallet_address, uow.balances.apply(tx.agent_id, tx, now))
+
+
+def open_new(uow: UnitOfWork, agent: Agent, wallet: Wallet, config: TradingConfig,
+             token: str, symbol: str | None, fill: Fill, quote: PriceQuote,
+             signal_id: int | None, now: datetime, touched: Touched) -> Transaction:
+    tx = buy_transaction(wallet, token, symbol, fill, quote, now, signal_id)
+    record(uow, tx, now, touched)
+    position = open_position(
+        id=uuid.uuid4(), agent_id=agent.id, wallet_address=wallet.wallet_address,
+        token_address=token, token_symbol=symbol, purchase_transaction_id=tx.id,
+        sol_swapped=fill.sol_amount, tokens_received=fill.token_amount, fees_sol=fill.fees_sol,
+        stop_loss_percentage=config.stop_loss.default_percentage, now=now)
+    uow.positions.add(position)
+    touched.positions[position.id] = position
+    return tx
+
+
+def dca_into(uow: UnitOfWork, wallet: Wallet, config: TradingConfig, position: Position,
+             fill: Fill, quote: PriceQuote, signal_id: int | None, now: datetime,
+             touched: Touched) -> tuple[Transaction, Position]:
+    tx = buy_transaction(wallet, position.token_address, position.token_symbol, fill, quote,
+                         now, signal_id, is_dca=True)
+    record(uow, tx, now, touched)
+    levels = len(take_profit_levels(config).levels)
+    updated = dca_rules.apply_fill(position, fill.sol_amount, fill.token_amount, levels, now,
+                                   fees_sol=fill.fees_sol)
+    uow.positions.update(updated)
+    touched.positions[updated.id] = updated
+    return tx, updated
+
+
+def close(uow: UnitOfWork, position: Position, fill: Fill, quote: PriceQuote, reason: str,
+          signal_id: int | None, now: datetime, touched: Touched) -> ClosedTrade:
+    """Sell the whole holding: sale row, balances, history row with cash-flow PnL, delete."""
+    tx = sell_transaction(position, fill, quote, now, signal_id)
+    record(uow, tx, now, touched)
+    proceeds = uow.transactions.sale_proceeds(position.wallet_address, position.token_address,
+                                              position.created_at)
+    basis = pnl.close_cost_basis(position.purchase_price, position.purchase_amount)
+    sol_usd = None if quote.price_usd is None or quote.price_sol <= 0 else (
+        quote.price_usd / quote.price_sol)
+    result = pnl.full_close(position.total_invested_sol, proceeds, basis, sol_usd)
+    trade = ClosedTrade(
+        agent_id=position.agent_id, wallet_address=position.wallet_address,
+        token_address=position.token_address, token_symbol=position.token_symbol,
+        amount=position.purchase_amount, purchase_price=position.purchase_price,
+        sale_price=price(fill.sol_amount / fill.token_amount), change_percent=percent(
+            result.percent), profit_loss_sol=result.sol, profit_loss_usd=result.usd,
+        purchase_time=position.created_at, sale_time=now,
+        purchase_transaction_id=position.purchase_transaction_id, sale_transaction_id=tx.id,
+        signal_id=signal_id, close_reason=reason)
+    uow.history.add(trade)
+    uow.positions.delete(position.id)
+    touched.closed.append((position.agent_id, position.token_address))
+    touched.positions.pop(position.id, None)
+    return trade

@@ -1,0 +1,1 @@
+"""Signal ingestors: the Redis Stream consumer group and the ``signals.ingest`` task."""

@@ -1,0 +1,56 @@
+"""The base of every signalfleet task: log context, an attempt cap that dead-letters a poison
+message, and retries with backoff + jitter for transient errors only."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import structlog
+from celery import Task
+
+from domain.errors import TransientError
+from workers.runtime import runtime
+
+log = structlog.get_logger(__name__)
+DEAD_TASKS_STREAM = "signalfleet:dead-tasks"
+DELIVERY_KEY = "sf:deliveries:{}"
+
+
+class FleetTask(Task):  # type: ignore[misc]
+    abstract = True
+    autoretry_for = (TransientError,)
+    retry_backoff = 1
+    retry_backoff_max = 60
+    retry_jitter = True
+    max_retries = 8
+    max_deliveries = 5  # a message redelivered this often (worker killed each time) is poison
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        request = self.request
+        structlog.contextvars.clear_contextvars()
+        structlog.contextvars.bind_contextvars(task=self.name, task_id=request.id)
+        if request.id and not request.called_directly and self._poisoned(request, args):
+            return None
+        return super().__call__(*args, **kwargs)
+
+    def _poisoned(self, request: Any, args: tuple[Any, ...]) -> bool:
+        """Count deliveries of this message (retries are new messages with the same id)."""
+        r = runtime().redis
+        key = DELIVERY_KEY.format(request.id)
+        deliveries = int(r.incr(key))
+        r.expire(key, 86_400)
+        if deliveries - (request.retries or 0) <= self.max_deliveries:
+            return False
+        r.xadd(DEAD_TASKS_STREAM, {"task": self.name, "task_id": request.id,
+                                   "args": json.dumps(args, default=str),
+                                   "reason": f"delivered {deliveries} times"}, maxlen=100_000)
+        log.error("task.dead_lettered", deliveries=deliveries)
+        return True
+
+    def on_failure(self, exc: BaseException, task_id: str, args: Any, kwargs: Any,
+                   einfo: Any) -> None:
+        runtime().redis.xadd(DEAD_TASKS_STREAM, {
+            "task": self.name, "task_id": task_id, "args": json.dumps(args, default=str),
+            "reason": f"{type(exc).__name__}: {exc}"[:500]}, maxlen=100_000)
+        log.error("task.failed", error=type(exc).__name__)

@@ -1,0 +1,60 @@
+"""Signal tasks: ingest, fan out, execute, and the outbox sweeper. Thin adapters only."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+import structlog
+
+from domain.errors import InvalidSignal
+from workers.celery_app import app
+from workers.handlers import ingest as ingest_handler
+from workers.handlers.execute import execute_signal
+from workers.handlers.fan_out import fan_out as fan_out_handler
+from workers.ingest.dead_letters import dead_letter
+from workers.runtime import as_uuids, runtime
+from workers.tasks.base import FleetTask
+
+log = structlog.get_logger(__name__)
+
+
+@app.task(name="signals.ingest", base=FleetTask, bind=True)
+def ingest(self: FleetTask, payload: dict[str, Any]) -> int | None:
+    """For Python providers (``send_task``); the task id keys a keyless payload."""
+    rt = runtime()
+    keyed = dict(payload)
+    if keyed.get("idempotency_key") is None:
+        keyed["idempotency_key"] = f"task:{self.request.id}"
+    try:
+        return ingest_handler.ingest(keyed, rt.uow(), rt.clock,
+                                     lambda sid: rt.send("signals.fan_out", sid)).signal_id
+    except InvalidSignal as exc:
+        dead_letter(rt.redis, payload, exc.field, exc.reason, source="task")
+        return None
+
+
+@app.task(name="signals.fan_out", base=FleetTask, bind=True)
+def fan_out(self: FleetTask, signal_id: int) -> None:
+    structlog.contextvars.bind_contextvars(signal_id=signal_id)
+    fan_out_handler(signal_id, runtime().fan_out_deps())
+
+
+@app.task(name="signals.execute", base=FleetTask, bind=True)
+def execute(self: FleetTask, signal_id: int, agent_ids: list[str]) -> None:
+    structlog.contextvars.bind_contextvars(signal_id=signal_id)
+    execute_signal(signal_id, as_uuids(agent_ids), runtime().execution_deps())
+
+
+@app.task(name="signals.requeue_stale", base=FleetTask, bind=True)
+def requeue_stale(self: FleetTask) -> int:
+    """The outbox sweeper: re-enqueue fan-out for signals unfinished after the grace period."""
+    rt = runtime()
+    with rt.uow() as uow:
+        stale = uow.signals.unfinished_before(
+            rt.clock.now(), timedelta(seconds=rt.settings.pending_grace_seconds))
+    for signal_id in stale:
+        rt.send("signals.fan_out", signal_id)
+    if stale:
+        log.info("signals.requeued", count=len(stale))
+    return len(stale)
