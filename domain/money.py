@@ -38,6 +38,8 @@ TOKEN_SCALE = Decimal("1e-18")  # NUMERIC(30,18): token amounts and token prices
 PRICE_SCALE = TOKEN_SCALE
 PERCENT_SCALE = Decimal("0.0001")  # NUMERIC(12,4)
 LAMPORTS_PER_SOL = 10**9
+MAX_MAGNITUDE = 40
+MAX_DIGITS = 60
 ZERO = Decimal(0)
 HUNDRED = Decimal(100)
 
@@ -145,9 +147,19 @@ def _from_units(n: int, decimals: int) -> Decimal:
 def to_decimal(value: object, field: str) -> Decimal:
     """Read a JSON-ish number: int, Decimal, a decimal string, or a float via ``str``.
 
-    Rejects bool, NaN, infinities, blank or padded strings and every other type with
+    Rejects bool, NaN, infinities, blank or padded strings, absurd magnitudes (|exponent| >
+    40 or more than 60 digits, which no stored column can hold) and every other type with
     ``InvalidInput(field, reason)``.
     """
+    number = _read_number(value, field)
+    if number and not -MAX_MAGNITUDE <= number.adjusted() <= MAX_MAGNITUDE:
+        raise InvalidInput(field, "is out of range")
+    if len(number.as_tuple().digits) > MAX_DIGITS:
+        raise InvalidInput(field, f"has more than {MAX_DIGITS} digits")
+    return number
+
+
+def _read_number(value: object, field: str) -> Decimal:
     if isinstance(value, bool):
         raise InvalidInput(field, "must be a number, not a boolean")
     if isinstance(value, int):

@@ -16,6 +16,7 @@ import httpx
 import structlog
 
 from domain.agents import TokenMetrics
+from domain.money import install_context
 from domain.ports import PriceFeed, SwapExecutor
 from persistence.cache import Cache
 from workers.adapters.http import RetryPolicy
@@ -121,6 +122,7 @@ def runtime(settings: Settings | None = None) -> Runtime:
     global _runtime
     if _runtime is None or _runtime._pid != os.getpid():
         s = settings or get_settings()
+        install_context()
         configure_logging(s.log_format, s.log_level)
         _runtime = Runtime(s)
     return _runtime

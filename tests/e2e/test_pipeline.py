@@ -165,3 +165,32 @@ def test_an_invalid_message_is_dead_lettered_and_changes_nothing(
     with pipeline.connect() as conn:
         assert conn.execute(select(func.count()).select_from(m.TradingSignal)).scalar() == 0
         assert conn.execute(select(func.count()).select_from(m.SignalExecution)).scalar() == 0
+
+
+def test_python_providers_send_the_ingest_task(pipeline: Engine, e2e_redis: redis.Redis,
+                                                sender: Celery) -> None:
+    trader = agent(pipeline, "pyprov", "10", FIXED_SIZE)
+    set_price(e2e_redis, "0.001")
+    payload = {"token_address": MINT, "signal_type": "Velocity (Dex Boost Detection)",
+               "signal_strength": 77, "source": "python"}
+    sender.send_task("signals.ingest", args=[payload], queue="signals")
+    sender.send_task("signals.ingest", args=[{**payload, "signal_strength": 0}], queue="signals")
+    wait_for(lambda: signal_done(pipeline, 1), what="the task-ingested signal")
+    assert executions(pipeline) == {trader: [("EXECUTED", "open", None)]}
+    dead = wait_for(lambda: e2e_redis.xrange(DEAD_SIGNALS_STREAM), what="the rejected payload")
+    assert dead[0][1]["field"] == "signal_strength"
+
+
+def test_the_outbox_sweeper_recovers_a_signal_never_enqueued(
+        pipeline: Engine, e2e_redis: redis.Redis, sender: Celery) -> None:
+    from domain.signals import Signal
+
+    trader = agent(pipeline, "orphan", "10", FIXED_SIZE)
+    set_price(e2e_redis, "0.001")
+    uow = SqlAlchemyUnitOfWork(make_session_factory(pipeline))
+    with uow:  # committed, but the process "crashed" before enqueueing its fan-out
+        uow.signals.add(Signal(MINT, "buy", 60), datetime(2026, 1, 1, tzinfo=UTC))
+        uow.commit()
+    sender.send_task("signals.requeue_stale", queue="signals")
+    wait_for(lambda: signal_done(pipeline, 1), what="the swept signal")
+    assert executions(pipeline) == {trader: [("EXECUTED", "open", None)]}

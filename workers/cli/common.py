@@ -13,6 +13,7 @@ from rich.console import Console
 from rich.table import Table
 
 from domain.errors import DomainError, InvalidConfig, InvalidInput
+from domain.money import install_context
 from persistence.schema import SchemaNotAtHead
 from workers.bootstrap import Container
 from workers.logging import configure_logging
@@ -28,6 +29,7 @@ def container(*, require_head: bool = True) -> Container:
     global _container
     if _container is None:
         settings = get_settings()
+        install_context()
         configure_logging(settings.log_format, "WARNING")
         _container = Container(settings)
     if require_head:

@@ -10,7 +10,6 @@ from typing import Any
 import structlog
 
 from domain.agents import Agent, TokenMetrics
-from domain.config import TradingConfig
 from domain.eligibility import ineligibility_reasons
 from domain.errors import InvalidConfig
 from domain.ports import Clock, UnitOfWork
@@ -27,12 +26,6 @@ class FanOutDeps:
     metrics: Callable[[str], TokenMetrics | None]
     clock: Clock
     chunk_size: int
-
-
-def _needs_metrics(config: TradingConfig) -> bool:
-    s = config.signals
-    return any(v is not None for v in (s.market_cap_min, s.market_cap_max, s.liquidity_min,
-                                       s.liquidity_max, s.holder_count_min, s.holder_count_max))
 
 
 def fan_out(signal_id: int, deps: FanOutDeps) -> int:
@@ -72,7 +65,7 @@ def _eligible(signal: Signal, candidates: Sequence[tuple[Agent, dict[str, Any] |
         except InvalidConfig:
             log.warning("signal.agent_config_invalid", agent_id=str(agent.id))
             continue
-        if not fetched and not signal.is_exit and _needs_metrics(config):
+        if not fetched and not signal.is_exit and config.signals.has_metric_bounds:
             metrics, fetched = metrics_for(signal.token_address), True
         reasons = ineligibility_reasons(agent, config, signal, metrics)
         if reasons:

@@ -1,8 +1,11 @@
 from __future__ import annotations
 
 import decimal
+import subprocess
+import sys
 import threading
 from decimal import Decimal as D
+from pathlib import Path
 
 import pytest
 
@@ -79,6 +82,8 @@ def test_lamports_round_trip() -> None:
         ("1e-3", D("0.001")),
         (0.1, D("0.1")),  # read as it prints, not as the binary float
         (1e-7, D("1e-7")),
+        (10**40, D(10**40)),
+        ("0.000000000000000001", D("1e-18")),
     ],
 )
 def test_to_decimal_accepts(raw: object, expected: D) -> None:
@@ -88,9 +93,22 @@ def test_to_decimal_accepts(raw: object, expected: D) -> None:
 @pytest.mark.parametrize(
     "raw",
     [True, False, None, float("nan"), float("inf"), D("NaN"), D("-Infinity"), "NaN", "Infinity",
-     "", " 1", "1 ", "1_000", "abc", [1], {"a": 1}],
+     "", " 1", "1 ", "1_000", "abc", [1], {"a": 1}, "1e999999999", "1e-999999", 10**41,
+     "1" * 61, "0." + "0" * 59 + "1"],
 )
 def test_to_decimal_rejects(raw: object) -> None:
     with pytest.raises(InvalidInput) as info:
         money.to_decimal(raw, "purchaseLimits.maxPurchasePerToken")
     assert info.value.field == "purchaseLimits.maxPurchasePerToken"
+
+
+def test_install_context_sets_the_thread_and_default_contexts() -> None:
+    code = (
+        "import decimal, threading; from domain import money; money.install_context(); "
+        "out = []; t = threading.Thread(target=lambda: out.append(decimal.getcontext().prec)); "
+        "t.start(); t.join(); print(decimal.getcontext().prec, out[0], "
+        "decimal.getcontext().traps[decimal.DivisionByZero])"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            check=True, cwd=Path(__file__).resolve().parents[3])
+    assert result.stdout.split() == ["50", "50", "True"]
