@@ -66,10 +66,12 @@ def execute_signal(signal_id: int, agent_ids: Sequence[uuid.UUID],
 def _one(uow: UnitOfWork, signal_id: int, signal: Signal, agent_id: uuid.UUID,
          quote: PriceQuote | None, deps: ExecutionDeps, now: datetime,
          touched: Touched) -> Outcome:
+    mine = Touched()  # merged only if this agent's savepoint holds
     try:
         with uow.savepoint():
             outcome = _decide_and_write(uow, signal_id, signal, agent_id, quote, deps, now,
-                                        touched)
+                                        mine)
+        touched.merge(mine)
     except TransientError:
         raise
     except Exception as exc:  # unexpected: the savepoint undid this agent's writes only

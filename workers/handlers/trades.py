@@ -30,6 +30,15 @@ class Touched:
     def balance(self, wallet: str, new: dict[str, Decimal]) -> None:
         self.balances.setdefault(wallet, {}).update(new)
 
+    def merge(self, other: Touched) -> None:
+        for wallet, values in other.balances.items():
+            self.balance(wallet, values)
+        for agent_id, token in other.closed:
+            self.positions = {k: p for k, p in self.positions.items()
+                              if (p.agent_id, p.token_address) != (agent_id, token)}
+        self.positions.update(other.positions)
+        self.closed.extend(other.closed)
+
 
 def _usd(amount_sol: Decimal, quote: PriceQuote) -> Decimal | None:
     if quote.price_usd is None or quote.price_sol <= 0:
