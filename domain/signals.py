@@ -38,6 +38,10 @@ def _text(field: str, value: object, max_len: int) -> str:
         raise InvalidSignal(field, "must not be empty")
     if len(value) > max_len:
         raise InvalidSignal(field, f"must be at most {max_len} characters, got {len(value)}")
+    if "\x00" in value or any("\ud800" <= ch <= "\udfff" for ch in value):
+        # PostgreSQL cannot store either; refusing here keeps one bad message from failing
+        # the whole batch it arrived in.
+        raise InvalidSignal(field, "must not contain NUL characters or lone surrogates")
     return value
 
 

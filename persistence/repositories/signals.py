@@ -81,6 +81,34 @@ class SignalRepository:
             m.TradingSignal.idempotency_key == signal.idempotency_key)
         return int(self._s.execute(existing).scalar_one()), False
 
+    def add_many(self, signals: Sequence[Signal], received_at: datetime) -> list[tuple[int, bool]]:
+        """``add`` for a batch in two statements; every signal must carry an idempotency key
+        (the ingestors key keyless messages by their delivery id)."""
+        keys = [s.idempotency_key for s in signals]
+        if not signals or None in keys:
+            return [self.add(s, received_at) for s in signals]
+        rows = [{"token_address": s.token_address, "signal_type": s.signal_type,
+                 "signal_strength": s.signal_strength, "symbol": s.symbol,
+                 "activation_reason": s.activation_reason, "source": s.source,
+                 "idempotency_key": s.idempotency_key, "user_id": s.user_id,
+                 "status": "pending", "received_at": received_at} for s in signals]
+        stmt = (pg_insert(m.TradingSignal).values(rows)
+                .on_conflict_do_nothing(index_elements=[m.TradingSignal.idempotency_key])
+                .returning(m.TradingSignal.idempotency_key, m.TradingSignal.id))
+        created: dict[str | None, int] = {k: i for k, i in self._s.execute(stmt).all()}
+        missing = [k for k in keys if k not in created]
+        existing: dict[str | None, int] = {k: i for k, i in self._s.execute(
+            select(m.TradingSignal.idempotency_key, m.TradingSignal.id)
+            .where(m.TradingSignal.idempotency_key.in_(missing))).all()} if missing else {}
+        out: list[tuple[int, bool]] = []
+        seen: set[str] = set()
+        for key in keys:
+            assert key is not None
+            fresh = key in created and key not in seen
+            out.append((int(created.get(key) or existing[key]), fresh))
+            seen.add(key)
+        return out
+
     def get(self, signal_id: int) -> StoredSignal:
         row = self._s.execute(
             select(*_SIGNAL_COLUMNS).where(m.TradingSignal.id == signal_id)).one_or_none()

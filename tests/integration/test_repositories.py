@@ -161,3 +161,21 @@ def test_signal_idempotency_key_and_executions(uow: SqlAlchemyUnitOfWork) -> Non
         assert uow.executions.claim_execution(signal_id, agent.id) is False
         [execution] = uow.executions.for_signal(signal_id)
         assert (execution.status, execution.reason) == ("SKIPPED", "position_exists")
+
+
+def test_add_many_stores_a_batch_and_dedupes_keys(uow: SqlAlchemyUnitOfWork) -> None:
+    def sig(key: str | None) -> Signal:
+        return Signal(token_address=MINT, signal_type="buy", signal_strength=10,
+                      idempotency_key=key)
+
+    with uow:
+        [(first, _)] = uow.signals.add_many([sig("a")], NOW)
+        uow.commit()
+    with uow:
+        added = uow.signals.add_many([sig("b"), sig("a"), sig("c"), sig("b")], NOW)
+        keyless = uow.signals.add_many([sig(None), sig(None)], NOW)
+        uow.commit()
+    assert [created for _, created in added] == [True, False, True, False]
+    assert added[1][0] == first and added[0][0] == added[3][0]
+    assert len({i for i, _ in added}) == 3
+    assert all(created for _, created in keyless) and keyless[0][0] != keyless[1][0]

@@ -26,6 +26,8 @@ class FanOutDeps:
     metrics: Callable[[str], TokenMetrics | None]
     clock: Clock
     chunk_size: int
+    # Runs the first chunk in this process instead of a second hop through the queue.
+    execute_inline: Callable[[int, list[uuid.UUID], Signal], object] | None = None
 
 
 def fan_out(signal_id: int, deps: FanOutDeps) -> int:
@@ -43,8 +45,12 @@ def fan_out(signal_id: int, deps: FanOutDeps) -> int:
         done = uow.executions.count_for_signal(signal_id)
         uow.signals.mark_dispatched(signal_id, done + len(eligible), deps.clock.now())
         chunks = [eligible[i:i + deps.chunk_size] for i in range(0, len(eligible), deps.chunk_size)]
-        uow.after_commit(lambda: [deps.dispatch(signal_id, chunk) for chunk in chunks])
+        inline = chunks[0] if chunks and deps.execute_inline is not None else None
+        queued = chunks[1:] if inline is not None else chunks
+        uow.after_commit(lambda: [deps.dispatch(signal_id, chunk) for chunk in queued])
         uow.commit()
+    if inline is not None and deps.execute_inline is not None:
+        deps.execute_inline(signal_id, inline, signal)
     if not eligible:
         with deps.uow() as uow:
             if uow.signals.mark_processed_if_complete(signal_id, deps.clock.now()):

@@ -38,14 +38,19 @@ def validate(payloads: Sequence[Mapping[str, Any]]) -> list[Signal | Rejected]:
 
 
 def store_signals(signals: Sequence[Signal], uow: UnitOfWork, clock: Clock,
-                  enqueue_fan_out: Callable[[int], None]) -> list[Ingested]:
+                  enqueue_fan_out: Callable[[int], None],
+                  enqueue_batch: Callable[[list[int]], None] | None = None) -> list[Ingested]:
     """Store valid signals in one transaction; fan-outs are enqueued only after it commits
-    (a crash in between leaves them pending for the outbox sweeper)."""
+    (a crash in between leaves them pending for the outbox sweeper). ``enqueue_batch``, when
+    given, takes all the new ids at once (one message for a whole batch)."""
     now = clock.now()
     with uow:
-        results = [Ingested(*uow.signals.add(signal, now)) for signal in signals]
+        results = [Ingested(*added) for added in uow.signals.add_many(signals, now)]
         created = [r.signal_id for r in results if r.created]
-        uow.after_commit(lambda: [enqueue_fan_out(sid) for sid in created])
+        if enqueue_batch is not None and len(created) > 1:
+            uow.after_commit(lambda: enqueue_batch(created))
+        else:
+            uow.after_commit(lambda: [enqueue_fan_out(sid) for sid in created])
         uow.commit()
     for r in results:
         log.info("signal.ingested" if r.created else "signal.duplicate", signal_id=r.signal_id)
@@ -57,3 +62,20 @@ def ingest(payload: Mapping[str, Any], uow: UnitOfWork, clock: Clock,
     """One payload; raises InvalidSignal (naming the field) and stores nothing if invalid."""
     signal = parse_signal(dict(payload))
     return store_signals([signal], uow, clock, enqueue_fan_out)[0]
+
+
+def ingest_batch(payloads: Sequence[Mapping[str, Any]], uow: UnitOfWork, clock: Clock,
+                 enqueue_fan_out: Callable[[int], None],
+                 enqueue_batch: Callable[[list[int]], None],
+                 reject: Callable[[Mapping[str, Any], Rejected], None]) -> int:
+    """Validate a batch; reject the invalid ones one by one, store the rest together."""
+    valid: list[Signal] = []
+    for payload, parsed in zip(payloads, validate(payloads), strict=True):
+        if isinstance(parsed, Rejected):
+            reject(payload, parsed)
+        else:
+            valid.append(parsed)
+    if not valid:
+        return 0
+    return sum(r.created for r in store_signals(valid, uow, clock, enqueue_fan_out,
+                                                enqueue_batch))

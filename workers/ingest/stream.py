@@ -13,12 +13,14 @@ import json
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import cached_property
 from decimal import Decimal
 from typing import Any
 
 import redis
 import structlog
 
+from domain.errors import TransientError
 from domain.ports import Clock, UnitOfWork
 from domain.signals import Signal
 from workers.handlers.ingest import Rejected, store_signals, validate
@@ -27,6 +29,7 @@ from workers.ingest.dead_letters import dead_letter
 log = structlog.get_logger(__name__)
 SIGNALS_STREAM = "signalfleet:signals"
 GROUP = "ingestors"
+HEARTBEAT_KEY = "sf:ingestors:{}"  # refreshed every poll; `fleet doctor` reads it
 
 
 @dataclass(frozen=True)
@@ -36,6 +39,7 @@ class StreamIngestor:
     clock: Clock
     enqueue_fan_out: Callable[[int], None]
     consumer: str
+    enqueue_batch: Callable[[list[int]], None] | None = None
     batch_size: int = 500
     block_ms: int = 1000
     reclaim_idle_ms: int = 30_000
@@ -52,46 +56,89 @@ class StreamIngestor:
         log.info("ingest.started", stream=SIGNALS_STREAM, consumer=self.consumer)
         while not stop.is_set():
             try:
+                self.redis.set(HEARTBEAT_KEY.format(self.consumer), "alive", ex=10)
                 self.poll()
             except redis.ResponseError as exc:
-                if "NOGROUP" not in str(exc):
+                # NOGROUP: the stream is gone (Redis data lost); UNBLOCKED: it went while this
+                # consumer was blocked in XREADGROUP (FLUSHALL, DEL)
+                if "NOGROUP" not in str(exc) and "UNBLOCKED" not in str(exc):
                     raise
-                self.ensure_group()  # the stream was deleted (e.g. Redis data lost)
+                self.ensure_group()
             except redis.ConnectionError:
                 log.warning("ingest.redis_unavailable")
                 stop.wait(1)
+            except TransientError:  # database unavailable: the batch stays pending, retried
+                log.warning("ingest.database_unavailable")
+                stop.wait(1)
 
     def poll(self) -> int:
-        """One round: first messages abandoned by a dead consumer, then new ones."""
-        reclaimed = self.redis.xautoclaim(SIGNALS_STREAM, GROUP, self.consumer,
-                                          self.reclaim_idle_ms, "0-0", count=self.batch_size)
-        messages = list(reclaimed[1]) if reclaimed else []
+        """One round: this consumer's own unacknowledged messages (a batch the database
+        refused), then those abandoned by a dead consumer, then new ones."""
+        own = self.redis.xreadgroup(GROUP, self.consumer, {SIGNALS_STREAM: "0"},
+                                    count=self.batch_size)
+        messages = [m for _, batch in own or [] for m in batch if m[1]]
         if not messages:
-            read = self.redis.xreadgroup(GROUP, self.consumer, {SIGNALS_STREAM: ">"},
+            reclaimed = self._raw.xautoclaim(SIGNALS_STREAM, GROUP, self.consumer,
+                                              self.reclaim_idle_ms, "0-0", count=self.batch_size)
+            messages = list(reclaimed[1]) if reclaimed else []
+        if not messages:
+            read = self._raw.xreadgroup(GROUP, self.consumer, {SIGNALS_STREAM: ">"},
                                          count=self.batch_size, block=self.block_ms)
             messages = [m for _, batch in read or [] for m in batch]
         if messages:
             self.handle(messages)
         return len(messages)
 
+    @cached_property
+    def _raw(self) -> redis.Redis:
+        """Reads as bytes: a payload that is not UTF-8 is dead-lettered; decoded by the
+        client it raised out of the read and stopped the ingestor at every restart."""
+        pool = self.redis.connection_pool
+        return redis.Redis(connection_pool=redis.ConnectionPool(
+            connection_class=pool.connection_class,
+            **{**pool.connection_kwargs, "decode_responses": False}))
+
     def handle(self, messages: list[tuple[Any, dict[Any, Any]]]) -> None:
         ids: list[str] = []
-        valid: list[Signal] = []
+        valid: list[tuple[str, Any, Signal]] = []
         for raw_id, fields in messages:
             message_id = _text(raw_id)
             ids.append(message_id)
+            raw = _text(fields.get("payload", fields.get(b"payload", "")))
             parsed = _parse(message_id, fields)
             if isinstance(parsed, Rejected):
-                raw = fields.get("payload", fields.get(b"payload", ""))
-                dead_letter(self.redis, _text(raw), parsed.field, parsed.reason,
-                            source="stream", message_id=message_id)
-                log.warning("signal.rejected", message_id=message_id, field=parsed.field,
-                            reason=parsed.reason)
+                self._reject(message_id, raw, parsed)
             else:
-                valid.append(parsed)
+                valid.append((message_id, raw, parsed))
         if valid:
-            store_signals(valid, self.uow(), self.clock, self.enqueue_fan_out)
+            self._store(valid)
         self.redis.xack(SIGNALS_STREAM, GROUP, *ids)
+
+    def _store(self, valid: list[tuple[str, Any, Signal]]) -> None:
+        """The batch in one transaction; if the database refuses it for a reason other than
+        being unavailable, one by one, so one bad message never blocks the stream."""
+        try:
+            store_signals([s for _, _, s in valid], self.uow(), self.clock,
+                          self.enqueue_fan_out, self.enqueue_batch)
+            return
+        except TransientError:
+            raise
+        except Exception:
+            log.exception("ingest.batch_refused", size=len(valid))
+        for message_id, raw, signal in valid:
+            try:
+                store_signals([signal], self.uow(), self.clock, self.enqueue_fan_out)
+            except TransientError:
+                raise
+            except Exception as exc:
+                self._reject(message_id, raw, Rejected("payload", f"not storable: "
+                                                                  f"{type(exc).__name__}"))
+
+    def _reject(self, message_id: str, raw: Any, bad: Rejected) -> None:
+        dead_letter(self.redis, raw, bad.field, bad.reason, source="stream",
+                    message_id=message_id)
+        log.warning("signal.rejected", message_id=message_id, field=bad.field,
+                    reason=bad.reason)
 
 
 def _parse(message_id: str, fields: dict[Any, Any]) -> Signal | Rejected:
@@ -99,7 +146,11 @@ def _parse(message_id: str, fields: dict[Any, Any]) -> Signal | Rejected:
     if raw is None:
         return Rejected("payload", "the message has no `payload` field")
     try:
-        data = json.loads(_text(raw), parse_float=Decimal)
+        text = raw.decode() if isinstance(raw, bytes) else raw
+    except UnicodeDecodeError:
+        return Rejected("payload", "not UTF-8 text")
+    try:
+        data = json.loads(text, parse_float=Decimal)
     except ValueError:
         return Rejected("payload", "not valid JSON")
     if not isinstance(data, dict):
@@ -110,4 +161,4 @@ def _parse(message_id: str, fields: dict[Any, Any]) -> Signal | Rejected:
 
 
 def _text(value: str | bytes) -> str:
-    return value.decode() if isinstance(value, bytes) else value
+    return value.decode(errors="replace") if isinstance(value, bytes) else value

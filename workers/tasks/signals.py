@@ -27,17 +27,39 @@ def ingest(self: FleetTask, payload: dict[str, Any]) -> int | None:
     if keyed.get("idempotency_key") is None:
         keyed["idempotency_key"] = f"task:{self.request.id}"
     try:
-        return ingest_handler.ingest(keyed, rt.uow(), rt.clock,
-                                     lambda sid: rt.send("signals.fan_out", sid)).signal_id
+        return ingest_handler.ingest(keyed, rt.uow(), rt.clock, rt.enqueue_fan_out).signal_id
     except InvalidSignal as exc:
         dead_letter(rt.redis, payload, exc.field, exc.reason, source="task")
         return None
+
+
+@app.task(name="signals.ingest_many", base=FleetTask, bind=True)
+def ingest_many(self: FleetTask, payloads: list[dict[str, Any]]) -> int:
+    """A burst from a Python provider in one message and one transaction; returns how many
+    were stored (invalid payloads are dead-lettered with their field and reason)."""
+    rt = runtime()
+    keyed = [p if p.get("idempotency_key") is not None
+             else {**p, "idempotency_key": f"task:{self.request.id}:{i}"}
+             for i, p in enumerate(payloads)]
+    return ingest_handler.ingest_batch(
+        keyed, rt.uow(), rt.clock, rt.enqueue_fan_out, rt.enqueue_fan_out_batch,
+        lambda payload, bad: dead_letter(rt.redis, payload, bad.field, bad.reason,
+                                         source="task"))
 
 
 @app.task(name="signals.fan_out", base=FleetTask, bind=True)
 def fan_out(self: FleetTask, signal_id: int) -> None:
     structlog.contextvars.bind_contextvars(signal_id=signal_id)
     fan_out_handler(signal_id, runtime().fan_out_deps())
+
+
+@app.task(name="signals.fan_out_many", base=FleetTask, bind=True)
+def fan_out_many(self: FleetTask, signal_ids: list[int]) -> None:
+    """A batch from the stream ingestor; each signal's fan-out is idempotent on its own."""
+    deps = runtime().fan_out_deps()
+    for signal_id in signal_ids:
+        structlog.contextvars.bind_contextvars(signal_id=signal_id)
+        fan_out_handler(signal_id, deps)
 
 
 @app.task(name="signals.execute", base=FleetTask, bind=True)

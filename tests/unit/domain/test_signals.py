@@ -117,3 +117,11 @@ def test_payload_must_be_an_object() -> None:
     with pytest.raises(InvalidSignal) as info:
         parse_signal(["token_address"])  # type: ignore[arg-type]
     assert info.value.field == "payload"
+
+
+@pytest.mark.parametrize("bad", ["a\x00b", "x\ud800"])
+def test_text_postgres_cannot_store_is_rejected(bad: str) -> None:
+    with pytest.raises(InvalidSignal) as err:
+        parse_signal({"token_address": "7GCihgDB8fe6KNjn2MYtkzZcRjQy3t9GHdC8uHYmW2hr",
+                      "signal_type": "buy", "signal_strength": 5, "source": bad})
+    assert err.value.field == "source"
