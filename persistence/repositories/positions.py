@@ -5,9 +5,11 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import fields
+from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy import Table, bindparam, delete, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from domain.ledger import ClosedTrade
@@ -71,6 +73,33 @@ class PositionRepository:
         if token_addresses is not None:
             stmt = stmt.where(m.AgentPosition.token_address.in_(list(token_addresses)))
         return [_position(row) for row in self._s.execute(stmt)]
+
+    def open_tokens(self) -> list[str]:
+        """Every token some open position holds (what the price refresh fetches)."""
+        stmt = select(m.AgentPosition.token_address).distinct().order_by(
+            m.AgentPosition.token_address)
+        return list(self._s.execute(stmt).scalars())
+
+    def update_stops(self, changes: Sequence[StopChange], now: datetime) -> None:
+        """Persist peak and stop-loss % of many positions in one statement (executemany).
+        Monotonic in SQL (GREATEST ignores NULL): an older, overlapping sweep can neither
+        lower a peak nor loosen a stop; a position closed meanwhile is simply not updated."""
+        if not changes:
+            return
+        t = m.AgentPosition.__table__
+        assert isinstance(t, Table)
+        peak = bindparam("b_peak", type_=t.c.peak_price.type)
+        stop = bindparam("b_stop", type_=t.c.current_stop_loss_percentage.type)
+        stmt = update(t).where(t.c.id == bindparam("b_id")).values(
+            peak_price=func.greatest(t.c.peak_price, peak),
+            current_stop_loss_percentage=func.greatest(t.c.current_stop_loss_percentage, stop),
+            last_stop_loss_update=now, updated_at=now)
+        rows = [{"b_id": pid, "b_peak": peak, "b_stop": stop}
+                for pid, peak, stop in sorted(changes, key=lambda c: c[0])]
+        self._s.execute(stmt, rows)
+
+
+StopChange = tuple[uuid.UUID, Decimal | None, Decimal | None]  # (position id, peak, stop %)
 
 
 class HistoryRepository:

@@ -115,20 +115,29 @@ def close(uow: UnitOfWork, position: Position, fill: Fill, quote: PriceQuote, re
     """Sell the whole holding: sale row, balances, history row with cash-flow PnL, delete."""
     tx = sell_transaction(position, fill, quote, now, signal_id)
     record(uow, tx, now, touched)
+    return archive(uow, position, tx, quote, reason, signal_id, now, touched)
+
+
+def archive(uow: UnitOfWork, position: Position, sale: Transaction, quote: PriceQuote,
+            reason: str, signal_id: int | None, now: datetime,
+            touched: Touched) -> ClosedTrade:
+    """Move a position whose last sale is recorded to history (cash-flow PnL from the
+    ledger: Σ net proceeds of its sales − total invested) and delete it."""
     proceeds = uow.transactions.sale_proceeds(position.wallet_address, position.token_address,
                                               position.created_at)
     basis = pnl.close_cost_basis(position.purchase_price, position.purchase_amount)
     sol_usd = None if quote.price_usd is None or quote.price_sol <= 0 else (
         quote.price_usd / quote.price_sol)
     result = pnl.full_close(position.total_invested_sol, proceeds, basis, sol_usd)
+    sale_price = sale.input_price if sale.input_price is not None else price(quote.price_sol)
     trade = ClosedTrade(
         agent_id=position.agent_id, wallet_address=position.wallet_address,
         token_address=position.token_address, token_symbol=position.token_symbol,
         amount=position.purchase_amount, purchase_price=position.purchase_price,
-        sale_price=price(fill.sol_amount / fill.token_amount), change_percent=percent(
-            result.percent), profit_loss_sol=result.sol, profit_loss_usd=result.usd,
+        sale_price=sale_price, change_percent=percent(result.percent),
+        profit_loss_sol=result.sol, profit_loss_usd=result.usd,
         purchase_time=position.created_at, sale_time=now,
-        purchase_transaction_id=position.purchase_transaction_id, sale_transaction_id=tx.id,
+        purchase_transaction_id=position.purchase_transaction_id, sale_transaction_id=sale.id,
         signal_id=signal_id, close_reason=reason)
     uow.history.add(trade)
     uow.positions.delete(position.id)

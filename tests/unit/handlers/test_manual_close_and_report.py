@@ -1,0 +1,84 @@
+"""Manual close and the performance report on in-memory fakes (SPEC §7, §10)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import timedelta
+from decimal import Decimal as D
+from typing import Any
+
+import pytest
+
+from domain.errors import InvalidInput
+from domain.performance import Snapshot
+from domain.ports import PriceQuote
+from persistence.repositories.snapshots import StoredSnapshot
+from tests.unit.domain.helpers import AGENT_ID, T0
+from tests.unit.handlers.sweep_fakes import FakeSwaps, FakeUnitOfWork, Store
+from tests.unit.handlers.test_sweep import NOW, WALLET, Clock, only, store
+from workers.cli.trading import parse_since
+from workers.handlers.manual_close import ManualCloseDeps, close_position
+from workers.handlers.report import ReportDeps, report
+
+
+class Feed:
+    def __init__(self, price: str | None) -> None:
+        self.price = price
+
+    def get_prices(self, tokens: Any) -> dict[str, PriceQuote]:
+        return {} if self.price is None else {
+            t: PriceQuote(t, D(self.price), NOW, "static") for t in tokens}
+
+
+def close_deps(s: Store, price: str | None = "0.0012") -> ManualCloseDeps:
+    return ManualCloseDeps(uow=lambda: FakeUnitOfWork(s), prices=Feed(price),
+                           swaps=lambda mode, wallet: FakeSwaps(), write_cache=lambda t: None,
+                           clock=Clock())
+
+
+def test_a_manual_close_sells_everything_with_reason_manual() -> None:
+    s = store()
+    position_id = only(s).id
+    result = close_position(position_id, close_deps(s))
+    assert result.closed and s.positions == {}
+    [closed] = s.history
+    assert (closed.close_reason, closed.profit_loss_sol) == ("manual", D("0.199995"))
+    assert close_position(position_id, close_deps(s)).reason == "no_position"
+
+
+def test_a_manual_close_without_a_price_changes_nothing() -> None:
+    s = store()
+    assert close_position(only(s).id, close_deps(s, None)).reason == "price_unavailable"
+    assert len(s.positions) == 1 and s.transactions == []
+
+
+def test_the_report_uses_the_one_performance_formula() -> None:
+    s = store()
+    close_position(only(s).id, close_deps(s, "0.0012"))  # a win: +0.199995
+    reopened = store()
+    s.positions.update(reopened.positions)
+    s.balances.update(reopened.balances)
+    for hour, value in ((0, "10"), (1, "8"), (2, "9")):
+        s.snapshots.append(StoredSnapshot(AGENT_ID, WALLET.wallet_address,
+                                          T0 + timedelta(hours=hour),
+                                          Snapshot(D(value), D(0), D(0), D(value))))
+    [row] = report(None, None, ReportDeps(uow=lambda: FakeUnitOfWork(s),  # type: ignore[arg-type]
+                                          prices=Feed("0.0005")))
+    p = row.performance
+    assert (p.closed_trades, p.open_positions, p.win_rate_percent) == (1, 1, D(100))
+    assert p.realized_pnl_sol == D("0.199995")
+    assert p.unrealized_pnl_sol == D("-0.5")  # 1000 × 0.0005 − 1.0 invested
+    assert p.fees_paid_sol == D("0.000005")
+    assert p.max_drawdown_percent == D(20)
+
+
+def test_since_is_all_or_a_window() -> None:
+    assert parse_since("all", NOW) is None
+    assert parse_since("24h", NOW) == NOW - timedelta(hours=24)
+    assert parse_since("7d", NOW) == NOW - timedelta(days=7)
+    with pytest.raises(InvalidInput):
+        parse_since("yesterday", NOW)
+
+
+def test_an_unknown_id_is_not_a_position() -> None:
+    assert close_position(uuid.uuid4(), close_deps(store())).reason == "no_position"

@@ -1,0 +1,156 @@
+"""The sweep and price-refresh handlers on in-memory fakes (SPEC §6, §7)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import timedelta
+from decimal import Decimal as D
+from typing import Any
+
+import pytest
+
+from domain.agents import Agent
+from domain.ledger import SOL_MINT
+from domain.ports import PriceQuote
+from domain.wallets import Wallet
+from tests.unit.domain.helpers import AGENT_ID, T0, TOKEN_B, USER_ID, position
+from tests.unit.handlers.sweep_fakes import FakeSwaps, FakeUnitOfWork, Store
+from workers.handlers.prices import PriceDeps, refresh_prices
+from workers.handlers.sweep import SweepDeps, sweep, token_batches
+from workers.handlers.trades import Touched
+
+NOW = T0 + timedelta(minutes=5)
+TOKEN = "7GCihgDB8fe6KNjn2MYtkzZcRjQy3t9GHdC8uHYmW2hr"
+WALLET = Wallet("sim_wallet", AGENT_ID, "simulation")
+
+
+class Clock:
+    def now(self) -> Any:
+        return NOW
+
+
+def store(config: dict[str, Any] | None = None, **changes: Any) -> Store:
+    agent = Agent(id=AGENT_ID, user_id=USER_ID, name="agent", trading_mode="simulation",
+                  automated_trading_simulation=True, automated_trading_live=True)
+    s = Store(agents={AGENT_ID: (agent, config)}, wallets=[WALLET])
+    p = position(token_address=TOKEN, current_stop_loss_percentage=D(-32), peak_price=D("0.001"),
+                 **changes)
+    s.positions[p.id] = p
+    s.balances[(WALLET.wallet_address, SOL_MINT)] = D(5)
+    s.balances[(WALLET.wallet_address, TOKEN)] = p.holding
+    return s
+
+
+def deps(s: Store, cached: dict[str, PriceQuote], uow: Any = None) -> SweepDeps:
+    written: list[Touched] = []
+    return SweepDeps(uow=uow or (lambda: FakeUnitOfWork(s)),
+                     latest_prices=lambda tokens: {t: cached[t] for t in tokens if t in cached},
+                     swaps=lambda mode, wallet: FakeSwaps() if mode == "simulation" else None,
+                     write_cache=written.append, clock=Clock(),
+                     freshness=timedelta(seconds=30))
+
+
+def quote(price: str, age: int = 0, token: str = TOKEN) -> dict[str, PriceQuote]:
+    return {token: PriceQuote(token, D(price), NOW - timedelta(seconds=age), "static")}
+
+
+def only(s: Store) -> Any:
+    [p] = s.positions.values()
+    return p
+
+
+@pytest.mark.parametrize(("cached", "acts"), [
+    (quote("0.0015", age=30), True), (quote("0.0015", age=31), False), ({}, False)])
+def test_only_a_fresh_price_is_used(cached: dict[str, PriceQuote], acts: bool) -> None:
+    s = store()
+    report = sweep([TOKEN], deps(s, cached))
+    assert (only(s).peak_price == D("0.0015")) is acts
+    assert report.skipped_tokens == ([] if acts else [TOKEN])
+
+
+def test_the_stop_ratchets_up_in_a_batch_then_triggers_at_the_stop_price() -> None:
+    s = store()
+    assert sweep([TOKEN], deps(s, quote("0.0015"))).stops_updated == 1
+    assert (only(s).peak_price, only(s).current_stop_loss_percentage) == (D("0.0015"), D(40))
+    assert sweep([TOKEN], deps(s, quote("0.00141"))).stops_updated == 0  # nothing changed
+    report = sweep([TOKEN], deps(s, quote("0.0014")))
+    assert report.actions == {"stop_loss": 1} and s.positions == {}
+    [closed] = s.history
+    assert closed.close_reason == "stop_loss"
+    assert closed.profit_loss_sol == D("1.4") - D("0.000005") - D("1.0")
+
+
+def test_take_profit_sells_its_share_once_at_the_same_price() -> None:
+    s = store({"takeProfit": {"enabled": True, "mode": "moderate"}})
+    sweep([TOKEN], deps(s, quote("0.0016")))
+    sweep([TOKEN], deps(s, quote("0.0016")))  # a second sweep: the level is already hit
+    held = only(s)
+    assert (held.take_profit_levels_hit, held.remaining_amount) == (1, D(750))
+    assert held.realized_profit_sol == D("0.149995")  # 0.4 − fee − 250/1000 × 1.0
+    assert [(t.input_amount, t.is_take_profit) for t in s.transactions] == [(D(250), True)]
+
+
+def test_a_position_closed_meanwhile_is_left_alone() -> None:
+    s = store()
+    opened = 0
+
+    def uow() -> FakeUnitOfWork:  # the locked re-read comes after another sweep closed it
+        nonlocal opened
+        opened += 1
+        if opened == 2:
+            s.positions.clear()
+        return FakeUnitOfWork(s)
+
+    report = sweep([TOKEN], deps(s, quote("0.0005"), uow))
+    assert report.actions == {} and s.transactions == [] and s.history == []
+
+
+def test_a_dip_buys_more_at_the_dca_level() -> None:
+    s = store({"dca": {"enabled": True, "mode": "moderate"}})
+    report = sweep([TOKEN], deps(s, quote("0.0008")))
+    assert report.actions == {"dca": 1}
+    held = only(s)
+    assert (held.dca_count, held.purchase_amount) == (1, D(1750))  # 0.6 SOL at 0.0008
+    assert held.total_invested_sol == D("1.600005")
+    assert s.balances[(WALLET.wallet_address, SOL_MINT)] == D("4.399995")
+
+
+def test_a_live_position_without_a_loaded_wallet_is_not_traded() -> None:
+    s = store()
+    s.wallets[:] = [Wallet("sim_wallet", AGENT_ID, "live")]
+    report = sweep([TOKEN], deps(s, quote("0.0005")))
+    assert report.actions == {} and len(s.positions) == 1
+
+
+def test_tokens_are_swept_in_chunks() -> None:
+    s = store()
+    other = position(id=uuid.uuid4(), token_address=TOKEN_B)
+    s.positions[other.id] = other
+    assert token_batches(lambda: FakeUnitOfWork(s), 1) == [[TOKEN], [TOKEN_B]]
+    assert token_batches(lambda: FakeUnitOfWork(s), 10) == [[TOKEN, TOKEN_B]]
+
+
+def test_refresh_stores_history_and_caches_after_commit() -> None:
+    s = store()
+    cached: list[PriceQuote] = []
+
+    class Feed:
+        def get_prices(self, tokens: Any) -> dict[str, PriceQuote]:
+            return quote("0.002")
+
+    refreshed = refresh_prices(PriceDeps(uow=lambda: FakeUnitOfWork(s),  # type: ignore[arg-type]
+                                         prices=Feed(), write_prices=cached.extend))
+    assert refreshed == [TOKEN]
+    assert [q.price_sol for q in s.prices] == [D("0.002")] == [q.price_sol for q in cached]
+    assert s.commits == 1
+
+
+def test_a_take_profit_that_leaves_nothing_closes_the_position() -> None:
+    s = store({"takeProfit": {"enabled": True, "mode": "custom",
+                              "levels": [{"targetPercent": 50, "sellPercent": 100}],
+                              "moonBag": {"enabled": False}}})
+    assert sweep([TOKEN], deps(s, quote("0.0016"))).actions == {"take_profit": 1}
+    assert s.positions == {}
+    [closed] = s.history
+    assert (closed.close_reason, closed.profit_loss_sol) == ("take_profit", D("0.599995"))
+    assert [(t.input_amount, t.is_take_profit) for t in s.transactions] == [(D(1000), True)]

@@ -1,0 +1,224 @@
+"""Use case: sweep the open positions of some tokens at their cached prices (SPEC §6, §7).
+
+Per position, in SPEC order: stop loss, take profit, stale trade, then DCA. A position is
+evaluated only with a fresh price; a stale or missing one skips it (never trade on a guess).
+Peak and stop-loss changes without a trade are saved together in one batched transaction.
+Every trade is its own transaction under the agent lock, re-evaluated against the position
+re-read FOR UPDATE, so two overlapping sweeps never sell (or buy) twice.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import uuid
+from collections import Counter
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from decimal import Decimal
+
+import structlog
+
+from domain import dca, exits, take_profit
+from domain.config import TradingConfig
+from domain.errors import InvalidConfig, TransientError
+from domain.ledger import SOL_MINT
+from domain.ports import Clock, PriceQuote, SwapExecutor, UnitOfWork
+from domain.positions import Position
+from domain.stop_loss import StopLossDecision
+from domain.wallets import Wallet
+from workers.handlers import partial_sales, trades
+from workers.handlers.configs import trading_config
+from workers.handlers.trades import Touched
+
+log = structlog.get_logger(__name__)
+
+SwapsFor = Callable[[str, str], SwapExecutor | None]
+StopChange = tuple[uuid.UUID, Decimal | None, Decimal | None]  # (id, peak, stop-loss %)
+DCA = "dca"
+WALLET_TYPES = ("simulation", "live")
+
+
+@dataclass(frozen=True)
+class SweepDeps:
+    uow: Callable[[], UnitOfWork]
+    latest_prices: Callable[[Iterable[str]], Mapping[str, PriceQuote]]  # Cache.latest_prices
+    swaps: SwapsFor
+    write_cache: Callable[[Touched], None]
+    clock: Clock
+    freshness: timedelta
+
+
+@dataclass
+class SweepReport:
+    skipped_tokens: list[str] = field(default_factory=list)
+    actions: Counter[str] = field(default_factory=Counter)
+    stops_updated: int = 0
+
+
+def token_batches(uow: Callable[[], UnitOfWork], chunk_size: int) -> list[list[str]]:
+    """The tokens with open positions, in chunks: one sweep task per chunk."""
+    with uow() as u:
+        tokens: list[str] = u.positions.open_tokens()
+    return [tokens[i:i + chunk_size] for i in range(0, len(tokens), chunk_size)]
+
+
+def sweep(token_addresses: Sequence[str], deps: SweepDeps) -> SweepReport:
+    report = SweepReport()
+    now = deps.clock.now()
+    quotes = _fresh_quotes(token_addresses, deps, now, report)
+    positions: Sequence[Position] = []
+    if quotes:
+        with deps.uow() as uow:
+            positions = uow.positions.list_open(token_addresses=list(quotes))
+            configs = _configs(uow, {p.agent_id for p in positions})
+        stops: list[StopChange] = []
+        for position in positions:
+            config = configs.get(position.agent_id)
+            if config is not None:
+                _one(position, quotes[position.token_address], config, deps, now, stops, report)
+        _save_stops(stops, deps, now)
+        report.stops_updated = len(stops)
+    log.info("sweep.done", tokens=len(quotes), positions=len(positions),
+             actions=dict(report.actions), stops_updated=report.stops_updated,
+             skipped=len(report.skipped_tokens))
+    return report
+
+
+def _fresh_quotes(tokens: Sequence[str], deps: SweepDeps, now: datetime,
+                  report: SweepReport) -> dict[str, PriceQuote]:
+    wanted = list(dict.fromkeys(tokens))
+    cached = deps.latest_prices(wanted)
+    oldest = now - deps.freshness
+    fresh = {t: q for t, q in cached.items() if q.observed_at >= oldest}
+    report.skipped_tokens = [t for t in wanted if t not in fresh]
+    for token in report.skipped_tokens:
+        quote = cached.get(token)
+        log.warning("sweep.price_stale", token=token, reason="missing" if quote is None
+                    else "stale", observed_at=None if quote is None else quote.observed_at)
+    return fresh
+
+
+def _configs(uow: UnitOfWork, agent_ids: set[uuid.UUID]) -> dict[uuid.UUID, TradingConfig]:
+    """Each agent's parsed config; an agent with an invalid one is logged and left out."""
+    out: dict[uuid.UUID, TradingConfig] = {}
+    for agent_id in sorted(agent_ids):
+        try:
+            out[agent_id] = trading_config(uow.agents.get_config(agent_id))
+        except InvalidConfig:
+            log.error("sweep.invalid_config", agent_id=str(agent_id))
+    return out
+
+
+def _one(position: Position, quote: PriceQuote, config: TradingConfig, deps: SweepDeps,
+         now: datetime, stops: list[StopChange], report: SweepReport) -> None:
+    tick = exits.evaluate_tick(position, quote.price_sol, config, now)
+    if isinstance(tick.action, exits.Hold):
+        if tick.stop_loss.changed:
+            stops.append(_stop_change(position.id, tick.stop_loss))
+        return
+    try:
+        done = _act_locked(position.id, position.agent_id, quote, deps)
+    except TransientError:
+        raise
+    except Exception as exc:  # one position's failure must not stop the others
+        log.exception("sweep.position_failed", position_id=str(position.id),
+                      agent_id=str(position.agent_id), error=type(exc).__name__)
+        return
+    if done is not None:
+        report.actions[done] += 1
+
+
+def _stop_change(position_id: uuid.UUID, stop: StopLossDecision) -> StopChange:
+    return (position_id, stop.peak_price, stop.stop_loss_percent)
+
+
+def _save_stops(stops: list[StopChange], deps: SweepDeps, now: datetime) -> None:
+    if not stops:
+        return
+    with deps.uow() as uow:
+        uow.positions.update_stops(stops, now)
+        uow.commit()
+
+
+def _act_locked(position_id: uuid.UUID, agent_id: uuid.UUID, quote: PriceQuote,
+                deps: SweepDeps) -> str | None:
+    """Lock the agent, re-read the position FOR UPDATE, decide again and write."""
+    touched = Touched()
+    with deps.uow() as uow:
+        _, stored = uow.agents.lock_with_config(agent_id)
+        position: Position | None = uow.positions.get(position_id, for_update=True)
+        if position is None:  # closed by an overlapping sweep or a signal meanwhile
+            return None
+        config, now = trading_config(stored), deps.clock.now()
+        tick = exits.evaluate_tick(position, quote.price_sol, config, now)
+        if tick.stop_loss.changed:
+            uow.positions.update_stops([_stop_change(position.id, tick.stop_loss)], now)
+        done = _apply(uow, _with_stop(position, tick.stop_loss, now), tick.action, config,
+                      quote, deps.swaps, now, touched)
+        uow.after_commit(lambda: deps.write_cache(touched))
+        uow.commit()
+    if done is not None:
+        log.info("position.swept", action=done, position_id=str(position_id),
+                 agent_id=str(agent_id), token=quote.token_address, price=str(quote.price_sol))
+    return done
+
+
+def _with_stop(position: Position, stop: StopLossDecision, now: datetime) -> Position:
+    if not stop.changed:
+        return position
+    return dataclasses.replace(position, peak_price=stop.peak_price,
+                               current_stop_loss_percentage=stop.stop_loss_percent,
+                               last_stop_loss_update=now)
+
+
+def _apply(uow: UnitOfWork, position: Position, action: object, config: TradingConfig,
+           quote: PriceQuote, swaps_for: SwapsFor, now: datetime,
+           touched: Touched) -> str | None:
+    if isinstance(action, exits.Hold):
+        return None
+    found = position_wallet(uow, position, swaps_for)
+    if found is None:
+        return None
+    wallet, swaps = found
+    if isinstance(action, exits.Exit):
+        fill = swaps.sell(wallet.wallet_address, position.token_address, position.holding, quote)
+        trades.close(uow, position, fill, quote, action.reason, None, now, touched)
+        return action.reason
+    if isinstance(action, take_profit.TakeProfitDecision):
+        fill = swaps.sell(wallet.wallet_address, position.token_address, action.sell_amount,
+                          quote)
+        partial_sales.take_profit_sale(uow, position, action, fill, quote, now, touched)
+        return exits.TAKE_PROFIT
+    if isinstance(action, dca.DcaDecision):
+        return _dca(uow, wallet, swaps, config, position, action, quote, now, touched)
+    return None
+
+
+def position_wallet(uow: UnitOfWork, position: Position,
+                      swaps_for: SwapsFor) -> tuple[Wallet, SwapExecutor] | None:
+    """The position's own wallet (its type picks the executor), whatever the agent's mode."""
+    for wallet_type in WALLET_TYPES:
+        wallet: Wallet | None = uow.wallets.for_agent(position.agent_id, wallet_type)
+        if wallet is not None and wallet.wallet_address == position.wallet_address:
+            swaps = swaps_for(wallet_type, wallet.wallet_address)
+            if swaps is not None:
+                return wallet, swaps
+            break
+    log.warning("sweep.wallet_not_loaded", position_id=str(position.id),
+                wallet=position.wallet_address)
+    return None
+
+
+def _dca(uow: UnitOfWork, wallet: Wallet, swaps: SwapExecutor, config: TradingConfig,
+         position: Position, decision: dca.DcaDecision, quote: PriceQuote, now: datetime,
+         touched: Touched) -> str | None:
+    balance = uow.balances.get(wallet.wallet_address, SOL_MINT, for_update=True)
+    fill = swaps.buy(wallet.wallet_address, position.token_address, decision.buy_amount_sol,
+                     quote)
+    if fill.sol_amount + fill.fees_sol > balance:
+        log.info("sweep.dca_skipped", position_id=str(position.id),
+                 reason="insufficient_balance")
+        return None
+    trades.dca_into(uow, wallet, config, position, fill, quote, None, now, touched)
+    return DCA
