@@ -51,12 +51,15 @@ def _enum(name: str, *values: str) -> Enum:
 TradingMode = _enum("trading_mode", "simulation", "live")
 WalletType = _enum("wallet_type", "simulation", "live")
 SignalStatus = _enum("signal_status", "pending", "dispatched", "processed", "failed")
-ExecutionStatus = _enum("execution_status", "EXECUTED", "SKIPPED", "FAILED")
+ExecutionStatus = _enum("execution_status", "EXECUTED", "SKIPPED", "FAILED", "PENDING")
 ExecutionAction = _enum("execution_action", "open", "dca", "close", "none")
 TransactionType = _enum("transaction_type", "DEPOSIT", "WITHDRAWAL", "SWAP", "BURN")
 CloseReason = _enum(
     "close_reason", "stop_loss", "take_profit", "stale_trade", "signal", "manual", "burn"
 )
+SwapKind = _enum("swap_kind", "open", "dca", "close", "sell")
+SwapSide = _enum("swap_side", "buy", "sell")
+SwapStatus = _enum("swap_status", "intent", "submitted", "confirmed", "failed", "expired")
 
 
 def _uuid_pk() -> Mapped[uuid.UUID]:
@@ -332,3 +335,43 @@ class TokenPrice(Base):
     source: Mapped[str] = mapped_column(String(32))
     observed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
+
+class SwapSubmission(Base):
+    """One live swap, written before anything is sent (SPEC §8): ``intent`` (claimed, not
+    signed) → ``submitted`` (signature and last valid block height stored, then sent) →
+    ``confirmed`` (the fill is in the ledger) / ``failed`` / ``expired``."""
+
+    __tablename__ = "swap_submissions"
+    __table_args__ = (
+        Index(None, "status", "updated_at"),
+        Index(None, "agent_id", "status"),
+        CheckConstraint("amount_in > 0", name="amount_in_positive"),
+    )
+
+    id: Mapped[uuid.UUID] = _uuid_pk()
+    agent_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("agents.id", ondelete="CASCADE"))
+    wallet_address: Mapped[str] = mapped_column(
+        ForeignKey("agent_wallets.wallet_address", ondelete="CASCADE"), index=True
+    )
+    signal_id: Mapped[int | None] = mapped_column(
+        ForeignKey("trading_signals.id", ondelete="SET NULL"), index=True
+    )
+    kind: Mapped[str] = mapped_column(SwapKind)
+    close_reason: Mapped[str | None] = mapped_column(CloseReason)
+    token_address: Mapped[str] = mapped_column(Address, index=True)
+    token_symbol: Mapped[str | None] = mapped_column(String(50))
+    side: Mapped[str] = mapped_column(SwapSide)
+    amount_in: Mapped[Decimal] = mapped_column(TokenNumeric)  # SOL for a buy, tokens for a sell
+    quote: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
+    signature: Mapped[str | None] = mapped_column(String(128), unique=True)
+    signed_transaction: Mapped[str | None] = mapped_column(Text)  # base64, re-sent as is
+    last_valid_block_height: Mapped[int | None] = mapped_column(BigInteger)
+    status: Mapped[str] = mapped_column(SwapStatus, server_default="intent")
+    error: Mapped[str | None] = mapped_column(String(200))
+    transaction_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("agent_transactions.id", ondelete="SET NULL"), index=True
+    )
+    created_at: Mapped[datetime] = _created_at()
+    updated_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now(), onupdate=func.now()
+    )

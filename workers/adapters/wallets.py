@@ -124,9 +124,8 @@ class WalletRegistry:
 
     def get(self, address: str) -> Wallet:
         wallet = self._wallets.get(address)
-        if wallet is None:  # echo the address only if it looks like one (never a pasted key)
-            shown = address if isinstance(address, str) and len(address) <= 44 else "address"
-            raise NotFound("wallet_address", f"{shown} is not loaded")
+        if wallet is None:  # never echo the value: a pasted 32-byte seed looks like an address
+            raise NotFound("wallet_address", "no loaded wallet (WALLET_n) has this address")
         return wallet
 
     def source(self, address: str) -> str:

@@ -12,13 +12,14 @@ from decimal import Decimal
 from domain import dca, sizing
 from domain.agents import Agent
 from domain.config import TradingConfig
-from domain.errors import SizingError
 from domain.ledger import SOL_MINT
-from domain.ports import Fill, PriceQuote, SwapExecutor, UnitOfWork
+from domain.ports import PriceQuote, SwapExecutor, UnitOfWork
 from domain.positions import Position
 from domain.signals import Signal
+from domain.submissions import CLOSE, DCA, OPEN, SWAP_IN_PROGRESS
 from domain.wallets import Wallet
-from workers.handlers import trades
+from workers.handlers import buying, trades
+from workers.handlers.live_intents import PENDING, LiveSwaps, record_intent
 from workers.handlers.trades import Touched
 
 SwapsFor = Callable[[str, str], SwapExecutor | None]
@@ -40,6 +41,7 @@ class Result:
     action: str
     reason: str | None = None
     transaction_id: uuid.UUID | None = None
+    submission_id: uuid.UUID | None = None  # a live swap to run after the commit
 
 
 def skipped(reason: str) -> Result:
@@ -71,37 +73,18 @@ def entry_signal(uow: UnitOfWork, ctx: AgentContext, signal: Signal, quote: Pric
     if position is not None:
         return _dca(uow, ctx, wallet, swaps, position, quote, balance, touched)
     open_count = uow.positions.count_open(ctx.agent.id, wallet.wallet_address)
-    reason = sizing.buy_precheck(balance, open_count, ctx.config, ctx.max_open_positions)
-    if reason is not None:
-        return skipped(reason)
-    try:
-        size = sizing.position_size(balance, ctx.config, ctx.rng).size
-    except SizingError as exc:
-        return skipped(exc.reason)
-    size_ok = _size_within_impact(swaps, signal.token_address, size, quote, ctx.config)
-    if size_ok is None:
-        return skipped(sizing.PRICE_IMPACT_TOO_HIGH)
-    fill = swaps.buy(wallet.wallet_address, signal.token_address, size_ok, quote)
-    if not _affordable(fill, balance):
-        return skipped(sizing.INSUFFICIENT_BALANCE)
+    size = buying.plan_size(ctx.config, balance, open_count, ctx.max_open_positions, ctx.rng)
+    if isinstance(size, str):
+        return skipped(size)
+    if isinstance(swaps, LiveSwaps):  # the price-impact retries run with the live quotes
+        return _live(uow, ctx, wallet, OPEN, signal.token_address, signal.symbol, size, quote)
+    fill = buying.plan_fill(ctx.config, size, swaps, wallet.wallet_address,
+                            signal.token_address, quote, balance)
+    if isinstance(fill, str):
+        return skipped(fill)
     tx = trades.open_new(uow, ctx.agent, wallet, ctx.config, signal.token_address,
                          signal.symbol, fill, quote, ctx.signal_id, ctx.now, touched)
     return Result("EXECUTED", "open", None, tx.id)
-
-
-def _size_within_impact(swaps: SwapExecutor, token: str, size: Decimal, quote: PriceQuote,
-                        config: TradingConfig) -> Decimal | None:
-    """The first size whose quoted price impact is under ``maxPriceImpact`` (SPEC §4.3)."""
-    if config.purchase_limits.max_price_impact is None:
-        return size
-    for candidate in sizing.impact_retry_sizes(size):
-        if sizing.impact_acceptable(swaps.price_impact(token, candidate, quote), config):
-            return candidate
-    return None
-
-
-def _affordable(fill: Fill, balance: Decimal) -> bool:
-    return fill.sol_amount + fill.fees_sol <= balance
 
 
 def _dca(uow: UnitOfWork, ctx: AgentContext, wallet: Wallet, swaps: SwapExecutor,
@@ -109,9 +92,14 @@ def _dca(uow: UnitOfWork, ctx: AgentContext, wallet: Wallet, swaps: SwapExecutor
     decision = dca.evaluate(position, quote.price_sol, ctx.config, ctx.now)
     if not decision.triggered:
         return skipped("position_exists")
+    if isinstance(swaps, LiveSwaps):  # fees are not known yet: keep a margin for them
+        if decision.buy_amount_sol >= balance:
+            return skipped(sizing.INSUFFICIENT_BALANCE)
+        return _live(uow, ctx, wallet, DCA, position.token_address, position.token_symbol,
+                     decision.buy_amount_sol, quote)
     fill = swaps.buy(wallet.wallet_address, position.token_address, decision.buy_amount_sol,
                      quote)
-    if not _affordable(fill, balance):
+    if not buying.affordable(fill, balance):
         return skipped(sizing.INSUFFICIENT_BALANCE)
     tx, _ = trades.dca_into(uow, wallet, ctx.config, position, fill, quote, ctx.signal_id,
                             ctx.now, touched)
@@ -130,6 +118,21 @@ def exit_signal(uow: UnitOfWork, ctx: AgentContext, signal: Signal, quote: Price
         return skipped("no_position")
     if quote is None:
         return skipped("price_unavailable")
+    if isinstance(swaps, LiveSwaps):
+        return _live(uow, ctx, wallet, CLOSE, position.token_address, position.token_symbol,
+                     position.holding, quote, close_reason="signal")
     fill = swaps.sell(wallet.wallet_address, position.token_address, position.holding, quote)
     trade = trades.close(uow, position, fill, quote, "signal", ctx.signal_id, ctx.now, touched)
     return Result("EXECUTED", "close", None, trade.sale_transaction_id)
+
+
+def _live(uow: UnitOfWork, ctx: AgentContext, wallet: Wallet, kind: str, token: str,
+          symbol: str | None, amount: Decimal, quote: PriceQuote,
+          close_reason: str | None = None) -> Result:
+    """A live agent: record the swap's intent; ``live.execute`` runs it after the commit.
+    One live swap at a time per agent (the balance it was sized on must still hold)."""
+    if uow.submissions.in_flight(ctx.agent.id):
+        return skipped(SWAP_IN_PROGRESS)
+    intent = record_intent(uow, wallet, kind, token, symbol, amount, quote, ctx.signal_id,
+                           ctx.now, close_reason)
+    return Result(PENDING, kind, None, None, intent.id)

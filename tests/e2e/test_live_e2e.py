@@ -1,0 +1,170 @@
+"""Live trading with real processes: a ``celery worker`` holding WALLET_1, talking to a fake
+Jupiter + RPC on a loopback HTTP server (``SIGNALFLEET_JUPITER_SWAP_URL`` /
+``SIGNALFLEET_RPC_URL``). The worker has a Redis database of its own, so the shared e2e
+worker never sees these tasks."""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from decimal import Decimal
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import httpx
+import pytest
+import redis
+from celery import Celery
+from sqlalchemy import Engine
+
+from domain.signals import Signal
+from persistence import models as m
+from tests.e2e.conftest import Proc, answers_ping, start, wait_for
+from tests.integration.live_support import SECRET_B58, Live, live
+from tests.integration.test_live_secrets import assert_clean
+from tests.invariants import assert_ledger_invariant
+from tests.live_fakes import MINT, FakeChain
+from workers.adapters.prices import StaticPriceFeed
+from workers.bootstrap import celery_broker_url
+
+
+class _Handler(BaseHTTPRequestHandler):
+    chain: FakeChain
+
+    def do_GET(self) -> None:
+        self._answer()
+
+    def do_POST(self) -> None:
+        self._answer()
+
+    def _answer(self) -> None:
+        body = self.rfile.read(int(self.headers.get("content-length") or 0))
+        request = httpx.Request(self.command, f"http://fake{self.path}", content=body)
+        with self.server.lock:  # type: ignore[attr-defined]
+            response = self.chain.handle(request)
+        self.send_response(response.status_code)
+        self.send_header("content-type", "application/json")
+        self.send_header("content-length", str(len(response.content)))
+        self.end_headers()
+        self.wfile.write(response.content)
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+@pytest.fixture(scope="module")
+def chain() -> Iterator[tuple[FakeChain, str]]:
+    fake = FakeChain()
+    handler = type("Handler", (_Handler,), {"chain": fake})
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    server.lock = threading.Lock()  # type: ignore[attr-defined]
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield fake, f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+
+
+def _own_redis(url: str) -> str:
+    """Another Redis database than the shared e2e one."""
+    base, _, db = url.rpartition("?db=") if "?db=" in url else url.rpartition("/")
+    other = 1 + int(db) % 15
+    return f"{base}?db={other}" if "?db=" in url else f"{base}/{other}"
+
+
+@pytest.fixture(scope="module")
+def live_redis(redis_url: str) -> str:
+    url = _own_redis(redis_url)
+    redis.Redis.from_url(url).flushdb()
+    return url
+
+
+@pytest.fixture(scope="module")
+def live_sender(live_redis: str) -> Celery:
+    return Celery("live-e2e-sender", broker=celery_broker_url(live_redis))
+
+
+@pytest.fixture(scope="module")
+def live_worker(stack_env: dict[str, str], chain: tuple[FakeChain, str], live_redis: str,
+                live_sender: Celery, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Proc]:
+    _, url = chain
+    env = {**stack_env, "SIGNALFLEET_REDIS_URL": live_redis, "WALLET_1": SECRET_B58,
+           "SIGNALFLEET_JUPITER_SWAP_URL": f"{url}/swap/v1", "SIGNALFLEET_RPC_URL": f"{url}/rpc",
+           "SIGNALFLEET_LIVE_POLL_SECONDS": "0.05", "SIGNALFLEET_LOG_FORMAT": "json",
+           "SIGNALFLEET_LIVE_CONFIRM_TIMEOUT_SECONDS": "1",
+           "SIGNALFLEET_LIVE_SUBMITTED_IDLE_SECONDS": "0"}
+    name = f"live-e2e-{os.getpid()}@{os.uname().nodename}"
+    proc = start("live-worker", ["worker", "-c", "2", "-n", name], env,
+                 Path(tmp_path_factory.mktemp("live")), lambda p: answers_ping(live_sender, name))
+    yield proc
+    proc.stop()
+
+
+def _signal(lv: Live, sender: Celery, signal_type: str) -> int:
+    with lv.uow() as uow:
+        signal_id, _ = uow.signals.add(Signal(MINT, signal_type, 50), datetime.now(UTC))
+        uow.commit()
+    sender.send_task("signals.fan_out", args=[signal_id], queue="signals")
+    return int(signal_id)
+
+
+def _executed(lv: Live, signal_id: int) -> tuple[str, str, str | None] | None:
+    for row in lv.rows(m.SignalExecution):
+        if row.signal_id == signal_id and row.status != "PENDING":
+            return row.status, row.action, row.reason
+    return None
+
+
+def test_a_live_buy_and_sell_through_the_real_worker(
+        clean_db: Engine, chain: tuple[FakeChain, str], live_redis: str, live_sender: Celery,
+        live_worker: Proc) -> None:
+    fake, _ = chain
+    lv = live(clean_db)
+    lv.chain = fake
+    agent_id: uuid.UUID = lv.agent("e2e-live")
+    client = redis.Redis.from_url(live_redis, decode_responses=True)
+    StaticPriceFeed(client, lv.clock).set_price(MINT, Decimal("0.001"))
+    buy = _signal(lv, live_sender, "buy")
+    assert wait_for(lambda: _executed(lv, buy), what="the live buy") == ("EXECUTED", "open", None)
+    fake.lamports_per_unit = Decimal("1.2")
+    sell = _signal(lv, live_sender, "sell")
+    assert wait_for(lambda: _executed(lv, sell), what="the live sell") == (
+        "EXECUTED", "close", None)
+    assert [s.status for s in lv.rows(m.SwapSubmission)] == ["confirmed", "confirmed"]
+    assert len(fake.sent) == 2 and all(s.verified for s in fake.sent)
+    [closed] = lv.rows(m.AgentHistoricalSwap)
+    assert closed.profit_loss_sol == Decimal("1.2") - Decimal("0.000015") - Decimal("1.000015")
+    assert lv.sol_balance(agent_id) == Decimal("10.19997")
+    assert_ledger_invariant(clean_db)
+    assert "wallets.loaded" in live_worker.output()  # at start (task logs stay in children)
+    assert_clean(live_worker.output(), "the worker's logs")
+
+
+def test_a_swap_left_submitted_is_reconciled_once_by_the_beat_task(
+        clean_db: Engine, chain: tuple[FakeChain, str], live_redis: str, live_sender: Celery,
+        live_worker: Proc) -> None:
+    fake, _ = chain
+    fake.land, fake.lamports_per_unit = False, Decimal(1)
+    lv = live(clean_db)
+    lv.chain = fake
+    lv.agent("e2e-reconcile")
+    sent_before = len(fake.sent)
+    StaticPriceFeed(redis.Redis.from_url(live_redis), lv.clock).set_price(MINT, Decimal("0.001"))
+    buy = _signal(lv, live_sender, "buy")
+    wait_for(lambda: [s for s in lv.rows(m.SwapSubmission) if s.status == "submitted"],
+             what="the swap to be signed and sent")
+    time.sleep(2)  # live.execute's confirm window (1 s) has closed: the swap is left behind
+    [sub] = lv.rows(m.SwapSubmission)
+    assert _executed(lv, buy) is None
+    fake.land_now(sub.signature)
+    for _ in range(2):
+        live_sender.send_task("live.reconcile", queue="signals")
+    assert wait_for(lambda: _executed(lv, buy), what="the reconciled buy") == (
+        "EXECUTED", "open", None)
+    time.sleep(1)  # the second reconcile run has had its turn
+    assert len([t for t in lv.rows(m.AgentTransaction) if t.transaction_type == "SWAP"]) == 1
+    assert {s.signature for s in fake.sent[sent_before:]} == {sub.signature}  # never re-signed
+    fake.land = True

@@ -1,0 +1,256 @@
+"""Live swaps end to end against the fake Jupiter + RPC: real PostgreSQL, the handlers the
+tasks call (``execute_signal`` → ``execute_live`` → ``reconcile``), a known wallet key."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import httpx
+import pytest
+from solders.pubkey import Pubkey
+from solders.transaction import VersionedTransaction
+from sqlalchemy import Engine
+
+from persistence import models as m
+from tests.integration.live_support import Live, live
+from tests.invariants import assert_ledger_invariant
+from workers.handlers.live import execute_live
+from workers.handlers.live_record import record_landed
+from workers.handlers.reconcile import reconcile
+
+
+@pytest.fixture
+def lv(clean_db: Engine) -> Live:
+    return live(clean_db)
+
+
+def _execution(lv: Live) -> tuple[str, str, str | None]:
+    row = lv.rows(m.SignalExecution)[-1]
+    return row.status, row.action, row.reason
+
+
+def _swaps(lv: Live) -> list[m.AgentTransaction]:
+    return [t for t in lv.rows(m.AgentTransaction) if t.transaction_type == "SWAP"]
+
+
+def _buy(lv: Live) -> tuple[object, str]:
+    agent_id = lv.agent()
+    outcome = lv.signal(agent_id)
+    assert (outcome.status, outcome.action) == ("PENDING", "open")
+    assert _execution(lv) == ("PENDING", "open", None)
+    assert lv.submitted == [outcome.submission_id]
+    return agent_id, execute_live(outcome.submission_id, lv.deps())
+
+
+def test_a_buy_lands_and_is_recorded_with_fees(lv: Live) -> None:
+    agent_id, status = _buy(lv)
+    assert status == "confirmed"
+    [sent] = lv.chain.sent
+    assert sent.verified and sent.payer == lv.address
+    [tx] = _swaps(lv)
+    assert tx.transaction_hash == sent.signature
+    assert tx.input_amount == Decimal("1") and tx.output_amount == Decimal("1000")
+    assert tx.network_fee_sol == Decimal("0.000015")
+    assert tx.routes[0]["swapInfo"]["label"] == "Fake AMM"
+    [position] = lv.rows(m.AgentPosition)
+    assert position.purchase_price == Decimal("0.001")
+    assert position.total_invested_sol == Decimal("1.000015")
+    assert lv.sol_balance(agent_id) == Decimal("8.999985")
+    assert _execution(lv) == ("EXECUTED", "open", None)
+    assert lv.rows(m.SignalExecution)[-1].transaction_id == tx.id
+    [sub] = lv.rows(m.SwapSubmission)
+    assert (sub.status, sub.signature, sub.transaction_id) == ("confirmed", sent.signature, tx.id)
+    assert lv.chain.quotes[0]["amount"] == "1000000000"
+    assert_ledger_invariant(lv.engine)
+
+
+def test_the_signed_transaction_verifies_against_the_wallet_key(lv: Live) -> None:
+    _buy(lv)
+    [sub] = lv.rows(m.SwapSubmission)
+    import base64
+
+    tx = VersionedTransaction.from_bytes(base64.b64decode(sub.signed_transaction))
+    assert tx.message.account_keys[0] == Pubkey.from_string(lv.address)
+    assert tx.verify_with_results() == [True]
+    assert str(tx.signatures[0]) == sub.signature
+
+
+def test_a_sell_signal_closes_the_live_position_through_the_same_path(lv: Live) -> None:
+    agent_id, _ = _buy(lv)
+    lv.chain.lamports_per_unit = Decimal("1.2")  # 0.0012 SOL per token
+    outcome = lv.signal(agent_id, "sell")
+    assert (outcome.status, outcome.action) == ("PENDING", "close")
+    assert execute_live(outcome.submission_id, lv.deps()) == "confirmed"
+    assert lv.chain.quotes[-1]["amount"] == "1000000000"  # 1000 tokens × 10^6
+    sale = _swaps(lv)[-1]
+    assert (sale.input_amount, sale.output_amount) == (Decimal("1000"), Decimal("1.2"))
+    assert sale.network_fee_sol == Decimal("0.000015")
+    assert lv.rows(m.AgentPosition) == []
+    [closed] = lv.rows(m.AgentHistoricalSwap)
+    assert closed.close_reason == "signal"
+    assert closed.profit_loss_sol == Decimal("1.2") - Decimal("0.000015") - Decimal("1.000015")
+    assert lv.sol_balance(agent_id) == Decimal("10.19997")
+    assert _execution(lv) == ("EXECUTED", "close", None)
+    assert all(s.verified for s in lv.chain.sent)
+    assert_ledger_invariant(lv.engine)
+
+
+def test_a_second_signal_waits_for_the_swap_in_flight(lv: Live) -> None:
+    agent_id = lv.agent()
+    lv.signal(agent_id)
+    assert lv.signal(agent_id).reason == "swap_in_progress"
+    assert len(lv.rows(m.SwapSubmission)) == 1
+
+
+class Crash(BaseException):
+    """The process dies (not an Exception: nothing catches it)."""
+
+
+def _crash(_: float) -> None:
+    raise Crash
+
+
+def test_a_crash_after_send_is_reconciled_exactly_once(lv: Live) -> None:
+    lv.chain.land = False  # in flight when the process dies
+
+    agent_id = lv.agent()
+    outcome = lv.signal(agent_id)
+    deps = lv.deps()
+    crashed = type(deps)(**{**deps.__dict__, "sleep": _crash})
+    with pytest.raises(Crash):
+        execute_live(outcome.submission_id, crashed)
+    [sent] = lv.chain.sent
+    [sub] = lv.rows(m.SwapSubmission)
+    assert sub.status == "submitted" and sub.signature == sent.signature  # stored before send
+    lv.chain.land_now(sent.signature)  # it landed while nobody was watching
+    with lv.uow() as uow:  # what a second, racing resolver read
+        snapshot = uow.submissions.get(sub.id)
+    lv.clock.advance(1)
+    first = reconcile(lv.deps(), submitted_idle_s=0, intent_grace_s=300)
+    second = reconcile(lv.deps(), submitted_idle_s=0, intent_grace_s=300)
+    assert first == {"confirmed": 1} and second == {}
+    assert record_landed(snapshot, lv.deps().record) is None  # a racing resolver: no-op
+    assert len(_swaps(lv)) == 1 and len(lv.rows(m.AgentPosition)) == 1
+    assert len(lv.chain.sent) == 1 and lv.chain.calls["swap"] == 1
+    assert _execution(lv) == ("EXECUTED", "open", None)
+    assert lv.sol_balance(agent_id) == Decimal("8.999985")
+    assert_ledger_invariant(lv.engine)
+
+
+def test_an_expired_blockhash_is_marked_failed_without_a_second_send(lv: Live) -> None:
+    lv.chain.land = False
+    lv.chain.height_step = 40  # the chain moves on while the swap is dropped
+    agent_id = lv.agent()
+    outcome = lv.signal(agent_id)
+    assert execute_live(outcome.submission_id, lv.deps()) == "expired"
+    assert len(lv.chain.sent) == 1 and lv.chain.calls["swap"] == 1
+    assert reconcile(lv.deps(), submitted_idle_s=0, intent_grace_s=0) == {}
+    [sub] = lv.rows(m.SwapSubmission)
+    assert sub.status == "expired"
+    assert _execution(lv) == ("FAILED", "none", "swap_expired")
+    assert _swaps(lv) == [] and lv.rows(m.AgentPosition) == []
+    assert lv.sol_balance(agent_id) == Decimal("10")
+
+
+def test_unconfirmed_swaps_resend_the_same_bytes_then_the_reconciler_expires_them(
+        lv: Live) -> None:
+    lv.chain.land = False
+    lv.config = type(lv.config)(confirm_timeout_s=5, poll_s=1, resend_s=2)
+    outcome = lv.signal(lv.agent())
+    assert execute_live(outcome.submission_id, lv.deps()) == "submitted"
+    lv.clock.advance(1)
+    assert len(lv.chain.sent) >= 2 and len({s.raw for s in lv.chain.sent}) == 1
+    assert reconcile(lv.deps(), submitted_idle_s=0, intent_grace_s=300) == {"pending": 1}
+    lv.chain.block_height += lv.chain.validity + 1
+    sends = len(lv.chain.sent)
+    assert reconcile(lv.deps(), submitted_idle_s=0, intent_grace_s=300) == {"expired": 1}
+    assert len(lv.chain.sent) == sends and lv.chain.calls["swap"] == 1
+
+
+def test_an_onchain_error_fails_the_execution(lv: Live) -> None:
+    lv.chain.onchain_error = {"InstructionError": [0, {"Custom": 6001}]}
+    agent_id, status = _buy(lv)
+    assert status == "failed"
+    assert _execution(lv) == ("FAILED", "none", "swap_failed")
+    [sub] = lv.rows(m.SwapSubmission)
+    assert "6001" in sub.error
+    [fee] = _swaps(lv)  # the network fee was paid all the same
+    assert (fee.id, fee.transaction_hash) == (sub.transaction_id, sub.signature)
+    assert (fee.network_fee_sol, fee.input_amount, fee.output_amount) == (
+        Decimal("0.000015"), None, None)
+    assert lv.sol_balance(agent_id) == Decimal("9.999985")
+    assert lv.rows(m.AgentPosition) == []
+    assert_ledger_invariant(lv.engine)
+
+
+def test_429_5xx_and_timeouts_are_retried(lv: Live) -> None:
+    lv.chain.failures = {"quote": [429, 503, httpx.ReadTimeout("slow")],
+                         "swap": [502], "sendTransaction": [500]}
+    _, status = _buy(lv)
+    assert status == "confirmed"
+    assert lv.chain.calls["quote"] == 4 and lv.chain.calls["swap"] == 2
+    assert lv.chain.calls["sendTransaction"] == 2 and len(lv.chain.sent) == 1
+
+
+def test_a_4xx_is_not_retried_and_nothing_is_signed(lv: Live) -> None:
+    lv.chain.failures = {"quote": [400]}
+    _, status = _buy(lv)
+    assert status == "failed"
+    assert lv.chain.calls == {"quote": 1}
+    assert _execution(lv) == ("FAILED", "none", "swap_refused")
+    [sub] = lv.rows(m.SwapSubmission)
+    assert sub.signature is None and "HTTP 400" in sub.error
+
+
+def test_price_impact_retries_at_smaller_sizes(lv: Live) -> None:
+    config = {"positionCalculator": {"randomization": {"enabled": False}},
+              "purchaseLimits": {"maxPurchasePerToken": "1", "maxPriceImpact": "0.1"}}
+    lv.chain.impacts = ["0.3", "0.12", "0.05"]
+    outcome = lv.signal(lv.agent(config=config))
+    assert execute_live(outcome.submission_id, lv.deps()) == "confirmed"
+    assert [q["amount"] for q in lv.chain.quotes] == ["1000000000", "900000000", "800000000"]
+    [position] = lv.rows(m.AgentPosition)
+    assert position.total_invested_sol == Decimal("0.800015")
+
+
+def test_price_impact_too_high_at_every_size_skips(lv: Live) -> None:
+    config = {"positionCalculator": {"randomization": {"enabled": False}},
+              "purchaseLimits": {"maxPurchasePerToken": "1", "maxPriceImpact": "0.1"}}
+    lv.chain.impacts = ["0.3"] * 4
+    outcome = lv.signal(lv.agent(config=config))
+    assert execute_live(outcome.submission_id, lv.deps()) == "failed"
+    assert _execution(lv) == ("SKIPPED", "none", "price_impact_too_high")
+    assert "swap" not in lv.chain.calls
+
+
+def test_a_lost_intent_is_failed_by_the_reconciler_and_never_sent(lv: Live) -> None:
+    outcome = lv.signal(lv.agent())
+    lv.clock.advance(600)
+    assert reconcile(lv.deps(), submitted_idle_s=60, intent_grace_s=120) == {"failed": 1}
+    assert _execution(lv) == ("FAILED", "none", "not_submitted")
+    assert execute_live(outcome.submission_id, lv.deps()) == "failed"  # a late task: no-op
+    assert lv.chain.calls == {}
+
+
+def test_a_live_agent_without_a_loaded_key_is_skipped(clean_db: Engine) -> None:
+    lv = live(clean_db)
+    agent_id = lv.agent()
+    lv.registry = live(clean_db).registry.__class__({}, {}, ())
+    assert lv.signal(agent_id).reason == "wallet_not_loaded"
+
+
+def test_a_live_dca_buys_more_through_the_same_path(lv: Live) -> None:
+    config = {"positionCalculator": {"randomization": {"enabled": False}},
+              "purchaseLimits": {"maxPurchasePerToken": "1"},
+              "dca": {"enabled": True, "mode": "moderate"}}
+    agent_id = lv.agent(config=config)
+    assert execute_live(lv.signal(agent_id).submission_id, lv.deps()) == "confirmed"
+    lv.prices.price, lv.chain.lamports_per_unit = Decimal("0.0008"), Decimal("0.8")
+    outcome = lv.signal(agent_id)
+    assert (outcome.status, outcome.action) == ("PENDING", "dca")
+    assert execute_live(outcome.submission_id, lv.deps()) == "confirmed"
+    [position] = lv.rows(m.AgentPosition)
+    assert (position.purchase_amount, position.dca_count) == (Decimal("1750"), 1)
+    assert position.total_invested_sol == Decimal("1.60003")  # 1 + 0.6 SOL + two fees
+    assert _execution(lv) == ("EXECUTED", "dca", None)
+    assert_ledger_invariant(lv.engine)
