@@ -1,0 +1,69 @@
+"""Real processes: ``fleet doctor`` sees the running worker and beat; ``fleet flower`` serves
+only with basic auth."""
+
+from __future__ import annotations
+
+import json
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.e2e.conftest import ROOT, Proc, start, wait_for
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def test_doctor_sees_the_worker_and_beat(stack_env: dict[str, str], worker: Proc,
+                                         tmp_path: Path) -> None:
+    beat = start("beat", ["beat"], stack_env, tmp_path, lambda p: "beat: Starting" in p.output())
+    try:
+        def doctor() -> dict[str, dict[str, str]]:
+            out = subprocess.run([sys.executable, "-m", "workers.cli", "doctor", "--json"],
+                                 env=stack_env, cwd=ROOT, capture_output=True, text=True,
+                                 timeout=60)
+            return {c["name"]: c for c in json.loads(out.stdout)}
+
+        checks = wait_for(lambda: (c := doctor())["beat"]["status"] == "OK" and c, 30,
+                          "beat's heartbeat")
+    finally:
+        beat.stop()
+    for name in ("database", "redis", "broker", "workers", "beat"):
+        assert checks[name]["status"] == "OK", checks[name]
+
+
+@pytest.mark.parametrize("auth", [True, False])
+def test_flower_requires_basic_auth(stack_env: dict[str, str], tmp_path: Path,
+                                    auth: bool) -> None:
+    port = _free_port()
+    env = {**stack_env, "SIGNALFLEET_FLOWER_USER": "ops", "SIGNALFLEET_FLOWER_PASSWORD": "pw-e2e-1"}
+    if not auth:
+        env = {k: v for k, v in env.items() if not k.startswith("SIGNALFLEET_FLOWER_")}
+        refused = subprocess.run([sys.executable, "-m", "workers.cli", "flower"], env=env,
+                                 cwd=ROOT, capture_output=True, text=True, timeout=60)
+        assert refused.returncode == 2 and "SIGNALFLEET_FLOWER_PASSWORD" in refused.stderr
+        return
+    flower = start("flower", ["flower", "--port", str(port)], env, tmp_path,
+                   lambda p: "Visit me at" in p.output())
+    try:
+        url = f"http://127.0.0.1:{port}/"
+        wait_for(lambda: _status(url, None) is not None, 30, "flower to listen")
+        assert _status(url, None) == 401
+        assert _status(url, ("ops", "pw-e2e-1")) == 200
+        assert f"Flower: http://127.0.0.1:{port}/" in flower.output()
+    finally:
+        flower.stop()
+
+
+def _status(url: str, auth: tuple[str, str] | None) -> int | None:
+    try:
+        return httpx.get(url, auth=auth, timeout=2).status_code
+    except httpx.TransportError:
+        return None

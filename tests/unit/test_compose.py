@@ -1,0 +1,69 @@
+"""compose.yaml is valid for ``docker-compose config`` (Debian's docker-compose; no engine
+needed) and keeps the deployment's safety settings. Skipped where the binary is missing."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[2]
+COMPOSE = shutil.which("docker-compose")
+SERVICES = {"postgres", "redis", "migrate", "worker", "beat", "ingest", "http-ingest", "flower"}
+
+
+@pytest.fixture(scope="module")
+def config(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    if COMPOSE is None:
+        pytest.skip("docker-compose is not installed (apt-get install docker-compose)")
+    project = tmp_path_factory.mktemp("compose")
+    for name in ("compose.yaml", "Dockerfile", ".env.example"):
+        shutil.copy(ROOT / name, project / name)
+    shutil.copy(ROOT / ".env.example", project / ".env")  # what an operator does first
+    result = subprocess.run([COMPOSE, "-f", "compose.yaml", "config"], cwd=project,
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    loaded: dict[str, Any] = yaml.safe_load(result.stdout)
+    return loaded
+
+
+def test_every_service_is_there(config: dict[str, Any]) -> None:
+    assert set(config["services"]) == SERVICES
+    assert {"postgres-data", "redis-data", "beat-data"} <= set(config["volumes"])
+
+
+def test_redis_keeps_every_message(config: dict[str, Any]) -> None:
+    command = config["services"]["redis"]["command"]
+    assert command[command.index("--appendonly") + 1] == "yes"
+    assert command[command.index("--maxmemory-policy") + 1] == "noeviction"
+
+
+def test_processes_wait_for_the_migration_and_have_health_checks(
+        config: dict[str, Any]) -> None:
+    services = config["services"]
+    assert services["postgres"]["image"] == "postgres:16"
+    assert services["migrate"]["command"] == ["db", "upgrade"]
+    for name in ("worker", "beat", "ingest", "http-ingest", "flower"):
+        service = services[name]
+        assert service["depends_on"]["migrate"]["condition"] == "service_completed_successfully"
+        assert service["healthcheck"]["test"], name
+        url = service["environment"]["SIGNALFLEET_DATABASE_URL"]
+        assert url.startswith("postgresql+psycopg://") and "@postgres:5432/" in url
+
+
+def _host_ip(port: str | dict[str, Any]) -> str | None:
+    return port.split(":")[0] if isinstance(port, str) else port.get("host_ip")
+
+
+def test_flower_is_local_only_with_basic_auth_from_the_env(config: dict[str, Any]) -> None:
+    services = config["services"]
+    flower = services["flower"]
+    assert {_host_ip(p) for p in flower["ports"]} == {"127.0.0.1"}
+    assert "--basic-auth" not in " ".join(flower["command"])  # from the env, not argv
+    assert flower["environment"]["SIGNALFLEET_FLOWER_USER"]
+    assert flower["environment"]["SIGNALFLEET_FLOWER_PASSWORD"]
+    assert "ports" not in services["postgres"] and "ports" not in services["redis"]

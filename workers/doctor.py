@@ -1,0 +1,177 @@
+"""``fleet doctor``: is every part of the deployment up, and if not, what to do about it.
+
+Each check answers OK, WARN or FAIL with a detail and, unless OK, the fix. Checks that need a
+service another check found down are reported as FAIL without waiting on it again. Every
+network call has a short timeout, so a dead service never hangs the doctor.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import redis
+import sqlalchemy as sa
+from celery import Celery
+from kombu import Connection
+from sqlalchemy.pool import NullPool
+
+from persistence import models as m
+from persistence import schema
+from persistence.cache import PRICES_KEY
+from workers.bootstrap import ServiceUrls, celery_broker_url
+from workers.ingest.stream import HEARTBEAT_KEY as INGESTOR_HEARTBEAT_KEY
+from workers.settings import Settings
+
+BEAT_HEARTBEAT_KEY = "sf:beat:heartbeat"
+TIMEOUT = 2.0
+
+
+@dataclass(frozen=True)
+class Check:
+    name: str
+    status: str  # OK, WARN, FAIL
+    detail: str
+    fix: str = ""
+
+    @property
+    def failed(self) -> bool:
+        return self.status == "FAIL"
+
+
+def _ok(name: str, detail: str) -> Check:
+    return Check(name, "OK", detail)
+
+
+def _fail(name: str, detail: str, fix: str) -> Check:
+    return Check(name, "FAIL", detail, fix)
+
+
+def _error(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return f"{type(exc).__name__}: {text[0][:160]}" if text else type(exc).__name__
+
+
+@dataclass
+class Doctor:
+    settings: Settings
+    urls: ServiceUrls
+    now: Callable[[], float] = time.time
+
+    def run(self) -> list[Check]:
+        engine = sa.create_engine(self.urls.database_url, poolclass=NullPool,
+                                  connect_args={"connect_timeout": int(TIMEOUT) + 1})
+        client = redis.Redis.from_url(self.urls.redis_url, socket_timeout=TIMEOUT,
+                                      socket_connect_timeout=TIMEOUT, decode_responses=True)
+        try:
+            database = self.database(engine)
+            cache = self.redis(client)
+            broker = self.broker()
+            return [database, cache, broker, self.workers(broker), self.beat(client, cache),
+                    self.ingestors(client, cache), self.prices(engine, client, database, cache)]
+        finally:
+            client.close()
+            engine.dispose()
+
+    def database(self, engine: sa.Engine) -> Check:
+        try:
+            current = schema.current_revision(engine)
+        except Exception as exc:
+            return _fail("database", f"unreachable ({_error(exc)})",
+                         "start PostgreSQL or fix SIGNALFLEET_DATABASE_URL")
+        head = schema.head_revision()
+        if current != head:
+            return _fail("database", f"schema at {current or 'an empty state'}, code expects "
+                         f"{head}", "run `fleet db upgrade` (or `make migrate`)")
+        return _ok("database", f"reachable, schema at head ({head})")
+
+    def redis(self, client: redis.Redis) -> Check:
+        try:
+            client.ping()
+        except redis.RedisError as exc:
+            return _fail("redis", f"unreachable ({_error(exc)})",
+                         "start Redis or fix SIGNALFLEET_REDIS_URL")
+        return _ok("redis", "answering PING")
+
+    def broker(self) -> Check:
+        try:
+            with Connection(celery_broker_url(self.urls.broker_url),
+                            connect_timeout=TIMEOUT) as conn:
+                conn.ensure_connection(max_retries=1, interval_start=0, interval_step=0,
+                                       timeout=TIMEOUT)
+        except Exception as exc:
+            return _fail("broker", f"unreachable ({_error(exc)})",
+                         "start the broker's Redis or fix SIGNALFLEET_BROKER_URL")
+        return _ok("broker", "accepting connections")
+
+    def workers(self, broker: Check) -> Check:
+        if broker.failed:
+            return _fail("workers", "not checked: the broker is down", "fix the broker first")
+        app = Celery("signalfleet-doctor", broker=celery_broker_url(self.urls.broker_url),
+                     set_as_current=False)
+        try:
+            replies = app.control.inspect(timeout=1.0).ping() or {}
+        except Exception as exc:
+            return _fail("workers", f"cannot ask ({_error(exc)})", "check the broker")
+        finally:
+            app.close()
+        if not replies:
+            return _fail("workers", "no worker answered a ping within 1s",
+                         "start one: `fleet worker` (or `fleet run`)")
+        return _ok("workers", f"{len(replies)} answering: {', '.join(sorted(replies))}")
+
+    def beat(self, client: redis.Redis, cache: Check) -> Check:
+        if cache.failed:
+            return _fail("beat", "not checked: Redis is down", "fix Redis first")
+        raw = client.get(BEAT_HEARTBEAT_KEY)
+        limit = self.settings.beat_stale_seconds
+        fix = "start exactly one `fleet beat` (it refreshes its heartbeat on every publish)"
+        if raw is None:
+            return _fail("beat", "no heartbeat recorded", fix)
+        age = self.now() - float(str(raw))
+        if age > limit:
+            return _fail("beat", f"last heartbeat {age:.0f}s ago (limit {limit}s)", fix)
+        return _ok("beat", f"heartbeat {max(age, 0):.0f}s ago")
+
+    def ingestors(self, client: redis.Redis, cache: Check) -> Check:
+        if cache.failed:
+            return _fail("ingestors", "not checked: Redis is down", "fix Redis first")
+        alive = list(client.scan_iter(INGESTOR_HEARTBEAT_KEY.format("*"), count=1000))
+        if not alive:
+            return Check("ingestors", "WARN", "no stream ingestor polling",
+                         "start `fleet ingest` unless providers only use HTTP ingest")
+        return _ok("ingestors", f"{len(alive)} polling the stream")
+
+    def prices(self, engine: sa.Engine, client: redis.Redis, database: Check,
+               cache: Check) -> Check:
+        if database.failed or cache.failed:
+            return _fail("prices", "not checked: the database or Redis check failed",
+                         "fix them first")
+        with engine.connect() as conn:
+            tokens = list(conn.execute(
+                sa.select(m.AgentPosition.token_address).distinct()).scalars())
+        if not tokens:
+            return _ok("prices", "no open positions, nothing needs a price")
+        ages = self._ages(client, tokens)
+        limit = self.settings.price_freshness_seconds
+        stale = [t for t in tokens if ages.get(t) is None or ages[t] > limit]
+        if stale:
+            worst = max((ages[t] for t in stale if ages.get(t) is not None), default=None)
+            oldest = "never priced" if worst is None else f"oldest {worst:.0f}s"
+            return _fail("prices", f"{len(stale)} of {len(tokens)} held tokens stale "
+                         f"(limit {limit}s, {oldest})",
+                         f"check the `{self.settings.price_feed}` feed "
+                         "(SIGNALFLEET_PRICE_FEED) and that worker and beat run prices.refresh")
+        return _ok("prices", f"{len(tokens)} held tokens priced within {limit}s")
+
+    def _ages(self, client: redis.Redis, tokens: list[str]) -> dict[str, float]:
+        raw: list[str | None] = client.hmget(PRICES_KEY, tokens)  # type: ignore[assignment]
+        out: dict[str, float] = {}
+        for token, value in zip(tokens, raw, strict=True):
+            if value is not None:
+                observed = datetime.fromisoformat(json.loads(value)["observed_at"])
+                out[token] = self.now() - observed.astimezone(UTC).timestamp()
+        return out

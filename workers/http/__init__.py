@@ -1,0 +1,5 @@
+"""HTTP ingest (FastAPI): ``create_app(runtime)``; ``build`` is the uvicorn factory."""
+
+from workers.http.app import build, create_app
+
+__all__ = ["build", "create_app"]

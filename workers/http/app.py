@@ -1,0 +1,144 @@
+"""HTTP ingest for providers that cannot reach Redis: ``POST /v1/signals`` (FastAPI).
+
+Each request: authenticate ``X-API-Key`` (SHA-256 lookup, constant-time compare, scope
+``signals``), count it against the key's rate limit, parse the body with the domain parser,
+store the signal and enqueue its fan-out after commit (``store_signals``), answer 201 with the
+stored row. Nothing here holds state: run as many processes as needed.
+
+No ``from __future__ import annotations`` here: FastAPI reads the dependency annotations of
+the routes (defined inside ``create_app``) at runtime.
+"""
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Annotated, Any
+
+import structlog
+from fastapi import Depends, FastAPI, Request, Response, Security
+from fastapi.concurrency import run_in_threadpool
+from fastapi.security import APIKeyHeader
+
+from domain.errors import InvalidSignal
+from domain.signals import parse_signal
+from workers.handlers.ingest import Ingested, store_signals
+from workers.handlers.keys import Principal, authenticate
+from workers.http.errors import Duplicate, RateLimited, TooLarge, install_error_handlers
+from workers.http.ratelimit import RateLimiter
+from workers.http.schemas import REQUEST_BODY, RESPONSES, Health, SignalOut
+from workers.runtime import Runtime
+
+log = structlog.get_logger(__name__)
+SCOPE = "signals"
+API_KEY = APIKeyHeader(name="X-API-Key", auto_error=False,
+                       description="a key from `fleet keys create --scope signals`")
+DESCRIPTION = """Push trading signals to signalfleet over HTTP (SPEC §2).
+
+Authenticate with an `X-API-Key` header (scope `signals`). A stored signal answers 201; its
+fan-out to the agents is enqueued after the row commits. Errors name the bad field."""
+
+
+@dataclass(frozen=True)
+class IngestService:
+    runtime: Runtime
+    limiter: RateLimiter
+    enqueue_fan_out: Callable[[int], None]
+    max_body_bytes: int
+
+    def authorize(self, presented: str | None) -> Principal:
+        rt = self.runtime
+        principal = authenticate(rt.uow(), rt.clock, presented, SCOPE)
+        verdict = self.limiter.hit(str(principal.key_id), rt.clock.now().timestamp())
+        if not verdict.allowed:
+            raise RateLimited(verdict.retry_after)
+        return principal
+
+    def store(self, payload: Any, principal: Principal) -> SignalOut:
+        rt = self.runtime
+        signal = parse_signal(_checked(payload))
+        result: Ingested = store_signals([signal], rt.uow(), rt.clock, self.enqueue_fan_out)[0]
+        if not result.created:
+            raise Duplicate(result.signal_id)
+        with rt.uow() as uow:
+            stored = uow.signals.get(result.signal_id)
+        log.info("http.signal_stored", signal_id=stored.id, key_id=str(principal.key_id))
+        s = stored.signal
+        return SignalOut(id=stored.id, status=stored.status, received_at=stored.received_at,
+                         token_address=s.token_address, signal_type=s.signal_type,
+                         signal_strength=s.signal_strength, symbol=s.symbol,
+                         activation_reason=s.activation_reason, source=s.source,
+                         idempotency_key=s.idempotency_key, user_id=s.user_id)
+
+
+def _checked(payload: Any) -> Any:
+    """Strings PostgreSQL cannot store (NUL, lone surrogates) are refused naming the field."""
+    if isinstance(payload, dict):
+        for key, value in payload.items():
+            if isinstance(value, str) and not _storable(value):
+                raise InvalidSignal(str(key), "must be valid UTF-8 text without NUL characters")
+    return payload
+
+
+def _storable(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return "\x00" not in text
+
+
+async def read_json(request: Request, max_bytes: int) -> Any:
+    """The body as JSON, numbers with a fraction as Decimal (never float)."""
+    body = bytearray()
+    async for chunk in request.stream():
+        body.extend(chunk)
+        if len(body) > max_bytes:
+            raise TooLarge(max_bytes)
+    try:
+        return json.loads(body, parse_float=Decimal)
+    except (ValueError, RecursionError):
+        raise InvalidSignal("payload", "not valid JSON") from None
+
+
+def create_app(runtime: Runtime, *,
+               enqueue_fan_out: Callable[[int], None] | None = None) -> FastAPI:
+    """The ASGI app on ``runtime``'s database and Redis (OpenAPI at /openapi.json, /docs)."""
+    settings = runtime.settings
+    service = IngestService(
+        runtime=runtime,
+        limiter=RateLimiter(runtime.redis, settings.http_rate_limit_per_minute),
+        enqueue_fan_out=enqueue_fan_out or (lambda sid: runtime.send("signals.fan_out", sid)),
+        max_body_bytes=settings.http_max_body_bytes)
+    app = FastAPI(title="signalfleet ingest", version="1", description=DESCRIPTION)
+    install_error_handlers(app)
+
+    def principal(key: Annotated[str | None, Security(API_KEY)]) -> Principal:
+        return service.authorize(key)
+
+    @app.post("/v1/signals", status_code=201, response_model=SignalOut, responses=RESPONSES,
+              openapi_extra=REQUEST_BODY, summary="Push one signal", tags=["signals"])
+    async def post_signal(request: Request,
+                          who: Annotated[Principal, Depends(principal)]) -> SignalOut:
+        payload = await read_json(request, service.max_body_bytes)
+        return await run_in_threadpool(service.store, payload, who)
+
+    @app.get("/v1/health", response_model=Health, summary="Liveness", tags=["ops"])
+    def health(response: Response) -> Health:
+        response.headers["Cache-Control"] = "no-store"
+        return Health(status="ok")
+
+    app.state.service = service
+    return app
+
+
+def build() -> FastAPI:
+    """The uvicorn factory (``fleet http-ingest``): one runtime per process."""
+    from workers.runtime import runtime
+
+    rt = runtime()
+    rt.require_schema_at_head()
+    rt.redis.ping()
+    log.info("http.started", rate_limit_per_minute=rt.settings.http_rate_limit_per_minute)
+    return create_app(rt)
+
