@@ -83,6 +83,12 @@ class UnitOfWork(Protocol):
     history: Any
     signals: Any
     executions: Any
+    bulk: Any
+    prices: Any
+    snapshots: Any
+    submissions: Any
+    live_wallets: Any
+    api_keys: Any
 
     def __enter__(self) -> UnitOfWork: ...
 

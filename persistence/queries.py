@@ -63,3 +63,20 @@ def balances(session: Session, agent_id: uuid.UUID | None = None) -> list[dict[s
     if agent_id is not None:
         stmt = stmt.where(b.agent_id == agent_id)
     return _rows(session, stmt)
+
+
+def closed_trades(session: Session, limit: int = 20) -> list[dict[str, Any]]:
+    h = m.AgentHistoricalSwap
+    stmt = select(h.agent_id, h.token_symbol, h.token_address, h.close_reason, h.amount,
+                  h.purchase_price, h.sale_price, h.profit_loss_sol, h.change_percent,
+                  h.sale_time).order_by(h.sale_time.desc()).limit(limit)
+    return _rows(session, stmt)
+
+
+def trade_log(session: Session, limit: int = 12) -> list[dict[str, Any]]:
+    """The latest ledger swaps: opens, DCAs, take-profit sales and closes."""
+    t = m.AgentTransaction
+    stmt = select(t.transaction_time, t.input_symbol, t.input_amount, t.output_symbol,
+                  t.output_amount, t.is_dca, t.is_take_profit).where(
+        t.transaction_type == "SWAP").order_by(t.transaction_time.desc()).limit(limit)
+    return _rows(session, stmt)

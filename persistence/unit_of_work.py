@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from domain.errors import TransientError
 from persistence.repositories import (
     AgentRepository,
+    ApiKeyRepository,
     BalanceRepository,
     ExecutionRepository,
     HistoryRepository,
@@ -28,6 +29,10 @@ from persistence.repositories import (
     UserRepository,
     WalletRepository,
 )
+from persistence.repositories.bulk import BulkRepository
+from persistence.repositories.prices import TokenPriceRepository
+from persistence.repositories.snapshots import SnapshotRepository
+from persistence.repositories.submissions import LiveWalletRepository, SwapSubmissionRepository
 
 log = structlog.get_logger(__name__)
 
@@ -55,7 +60,13 @@ class SqlAlchemyUnitOfWork:
     positions: PositionRepository
     history: HistoryRepository
     signals: SignalRepository
+    bulk: BulkRepository
+    prices: TokenPriceRepository
+    snapshots: SnapshotRepository
     executions: ExecutionRepository
+    submissions: SwapSubmissionRepository
+    live_wallets: LiveWalletRepository
+    api_keys: ApiKeyRepository
 
     def __init__(self, session_factory: sessionmaker[Session]) -> None:
         self._factory = session_factory
@@ -79,7 +90,13 @@ class SqlAlchemyUnitOfWork:
         self.positions = PositionRepository(session)
         self.history = HistoryRepository(session)
         self.signals = SignalRepository(session)
+        self.bulk = BulkRepository(session)
+        self.prices = TokenPriceRepository(session)
+        self.snapshots = SnapshotRepository(session)
         self.executions = ExecutionRepository(session)
+        self.submissions = SwapSubmissionRepository(session)
+        self.live_wallets = LiveWalletRepository(session)
+        self.api_keys = ApiKeyRepository(session)
         return self
 
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,

@@ -66,9 +66,12 @@ def drop_database(admin_url: str, url: str) -> None:
     engine.dispose()
 
 
+def redis_db_url(base: str, db: int) -> str:
+    return f"{base}?db={db}" if base.startswith("unix://") else f"{base.rstrip('/')}/{db}"
+
+
 def redis_test_url(base: str) -> str:
-    """A Redis database of its own for this run (db 1-15 by process id), flushed."""
-    db = 1 + os.getpid() % 15
-    url = f"{base}?db={db}" if base.startswith("unix://") else f"{base.rstrip('/')}/{db}"
+    """A Redis database of its own for this run (db 1-13 by process id), flushed."""
+    url = redis_db_url(base, 1 + os.getpid() % 13)
     redis.Redis.from_url(url).flushdb()
     return url

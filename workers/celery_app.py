@@ -20,6 +20,7 @@ ROUTES = {
     "prices.*": {"queue": "sweeps"},
     "balances.*": {"queue": "maintenance"},
     "live.*": {"queue": "signals"},
+    "ops.*": {"queue": "maintenance"},
 }
 
 app = Celery("signalfleet", include=["workers.tasks"])
@@ -31,7 +32,11 @@ def celery_config() -> dict[str, Any]:
     visibility = settings.visibility_timeout_seconds
     return {
         "broker_url": broker,
-        "broker_transport_options": {"visibility_timeout": visibility},
+        # kombu scans for messages a dead worker left unacknowledged only every interval ×
+        # throttle seconds (10 × 10 by default): scan every visibility/10 s (1..10) instead.
+        "broker_transport_options": {"visibility_timeout": visibility,
+                                     "unacked_restore_interval": max(1, min(10, visibility // 10)),
+                                     "unacked_restore_throttle": 1},
         "broker_connection_retry_on_startup": True,
         "task_serializer": "json",
         "result_serializer": "json",
@@ -50,19 +55,26 @@ def celery_config() -> dict[str, Any]:
         "worker_send_task_events": True,
         "task_send_sent_event": True,
         "worker_hijack_root_logger": False,
+        # structlog writes to sys.stderr; redirected in pool children, every task log line
+        # was swallowed by the redirect's recursion guard (nothing a task logged was seen)
+        "worker_redirect_stdouts": False,
         "task_default_queue": "signals",
         "task_queues": [Queue(name) for name in QUEUES],
         "task_routes": ROUTES,
         "timezone": "UTC",
         "enable_utc": True,
-        "beat_schedule": beat_schedule(settings),
         "beat_max_loop_interval": 1.0,
     }
 
 
-@app.on_configure.connect
-def _configure(sender: Celery, **_: Any) -> None:
-    sender.conf.update(celery_config())
+# Read lazily, when the configuration is first used (not at import).
+app.add_defaults(celery_config)
+
+
+@app.on_after_configure.connect
+def _schedule(sender: Celery, **_: Any) -> None:
+    # After configuring: a crontab looks up the current app's conf when it is built.
+    sender.conf.beat_schedule = beat_schedule(get_settings())
 
 
 @worker_init.connect

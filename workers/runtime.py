@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import random
+import time
 import uuid
 from datetime import UTC, datetime
 from functools import cached_property
@@ -20,6 +21,8 @@ from domain.money import install_context
 from domain.ports import PriceFeed, SwapExecutor
 from persistence.cache import Cache
 from workers.adapters.http import RetryPolicy
+from workers.adapters.jupiter import JupiterClient
+from workers.adapters.live_fills import token_decimals
 from workers.adapters.paper import PaperSwapExecutor
 from workers.adapters.prices import (
     DexScreenerPriceFeed,
@@ -27,11 +30,16 @@ from workers.adapters.prices import (
     ReplayPriceFeed,
     StaticPriceFeed,
 )
+from workers.adapters.solana_rpc import SolanaRpc
+from workers.adapters.wallets import WalletRegistry, load_wallets, redaction_strings
 from workers.bootstrap import Container
-from workers.handlers.execute import ExecutionDeps
+from workers.handlers.execute import ExecutionDeps, execute_signal
 from workers.handlers.fan_out import FanOutDeps
+from workers.handlers.live import LiveConfig, LiveDeps
+from workers.handlers.live_intents import LiveSwaps
+from workers.handlers.live_record import RecordDeps
 from workers.handlers.trades import Touched
-from workers.logging import configure_logging
+from workers.logging import configure_logging, register_secrets
 from workers.settings import Settings, get_settings
 
 log = structlog.get_logger(__name__)
@@ -85,7 +93,44 @@ class Runtime(Container):
                                  network_fee_sol=s.paper_network_fee_sol)
 
     def swaps_for(self, mode: str, wallet_address: str) -> SwapExecutor | None:
-        return self.paper if mode == "simulation" else None  # live: wallets loaded later
+        return self.paper if mode == "simulation" else None  # live: see entry_swaps_for
+
+    def entry_swaps_for(self, mode: str, wallet_address: str) -> SwapExecutor | None:
+        """Signals: a loaded live wallet gets ``LiveSwaps`` (an intent, run by live.execute)."""
+        if mode == "live":
+            return LiveSwaps(wallet_address) if wallet_address in self.wallets else None
+        return self.swaps_for(mode, wallet_address)
+
+    @cached_property
+    def wallets(self) -> WalletRegistry:
+        """``WALLET_n`` keys, loaded once per process; their text forms are registered with
+        the log redaction. Problems are logged by variable name only (never the value)."""
+        registry = load_wallets(os.environ)
+        register_secrets(redaction_strings(registry))
+        return registry
+
+    @cached_property
+    def jupiter(self) -> JupiterClient:
+        s = self.settings
+        return JupiterClient(self.http, base_url=s.jupiter_swap_url, api_key=s.jupiter_api_key,
+                             policy=RetryPolicy(max_attempts=s.http_max_attempts))
+
+    @cached_property
+    def rpc(self) -> SolanaRpc:
+        return SolanaRpc(self.settings.rpc_url, self.http,
+                         policy=RetryPolicy(max_attempts=self.settings.http_max_attempts))
+
+    def live_deps(self) -> LiveDeps:
+        s = self.settings
+        record = RecordDeps(uow=self.uow, rpc=self.rpc, write_cache=self.write_cache,
+                            clock=self.clock)
+        config = LiveConfig(slippage_bps=s.slippage_bps,
+                            max_priority_lamports=s.max_priority_fee_lamports,
+                            confirm_timeout_s=s.live_confirm_timeout_seconds,
+                            poll_s=s.live_poll_seconds, resend_s=s.live_resend_seconds)
+        return LiveDeps(record=record, jupiter=self.jupiter, wallets=self.wallets,
+                        token_decimals=lambda mint: token_decimals(self.rpc, mint),
+                        sleep=time.sleep, monotonic=time.monotonic, config=config)
 
     def metrics_for(self, token_address: str) -> TokenMetrics | None:
         if isinstance(self.prices, DexScreenerPriceFeed):
@@ -103,16 +148,28 @@ class Runtime(Container):
         app.send_task(name, args=list(args))
 
     def execution_deps(self) -> ExecutionDeps:
-        return ExecutionDeps(uow=self.uow, prices=self.prices, swaps=self.swaps_for,
+        return ExecutionDeps(uow=self.uow, prices=self.prices, swaps=self.entry_swaps_for,
                              write_cache=self.write_cache, clock=self.clock,
                              rng=random.Random(),
-                             max_open_positions=self.settings.max_open_positions)
+                             max_open_positions=self.settings.max_open_positions,
+                             submit_live=lambda sid: self.send("live.execute", str(sid)))
 
     def fan_out_deps(self) -> FanOutDeps:
+        deps = self.execution_deps()
         return FanOutDeps(
             uow=self.uow, metrics=self.metrics_for, clock=self.clock,
             dispatch=lambda sid, ids: self.send("signals.execute", sid, [str(i) for i in ids]),
-            chunk_size=self.settings.fanout_chunk_size)
+            chunk_size=self.settings.fanout_chunk_size,
+            execute_inline=lambda sid, ids, signal: execute_signal(sid, ids, deps, signal))
+
+    def enqueue_fan_out(self, signal_id: int) -> None:
+        self.send("signals.fan_out", signal_id)
+
+    def enqueue_fan_out_batch(self, signal_ids: list[int]) -> None:
+        """A batch of new signals as a few messages (one per ~2 workers' share), not one each."""
+        size = max(1, -(-len(signal_ids) // (2 * self.settings.worker_concurrency)))
+        for i in range(0, len(signal_ids), size):
+            self.send("signals.fan_out_many", signal_ids[i:i + size])
 
 
 _runtime: Runtime | None = None
@@ -125,6 +182,7 @@ def runtime(settings: Settings | None = None) -> Runtime:
         install_context()
         configure_logging(s.log_format, s.log_level)
         _runtime = Runtime(s)
+        _runtime.wallets  # noqa: B018 -- keys load (and redaction registers) at process start
     return _runtime
 
 

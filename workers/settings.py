@@ -53,6 +53,14 @@ class Settings(BaseSettings):
     slippage_bps: int = Field(50, ge=0, le=10_000)
     max_priority_fee_lamports: int = Field(1_000_000, ge=0)
 
+    # Live swaps (SPEC §8): confirm window of live.execute, then the reconciler's turn.
+    live_confirm_timeout_seconds: float = Field(30.0, gt=0)
+    live_poll_seconds: float = Field(1.0, gt=0)
+    live_resend_seconds: float = Field(2.0, gt=0)
+    live_reconcile_seconds: float = Field(15.0, gt=0)
+    live_submitted_idle_seconds: float = Field(60.0, ge=0)
+    live_intent_grace_seconds: float = Field(120.0, ge=0)
+
     # Simulated fills.
     paper_slippage_bps: int = Field(0, ge=0, le=10_000)
     paper_protocol_fee_bps: int = Field(0, ge=0, le=10_000)
@@ -75,6 +83,11 @@ class Settings(BaseSettings):
     task_time_limit_seconds: int = Field(90, ge=1)
     task_max_retries: int = Field(5, ge=0)
     worker_concurrency: int = Field(2, ge=1)
+
+    # HTTP ingest (fleet http-ingest) and fleet doctor.
+    http_rate_limit_per_minute: int = Field(600, ge=1)
+    http_max_body_bytes: int = Field(65_536, ge=1024)
+    beat_stale_seconds: int = Field(60, ge=5)
 
 
 @lru_cache(maxsize=1)

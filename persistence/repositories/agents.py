@@ -66,16 +66,20 @@ class AgentRepository:
 
     def get_for_update(self, agent_id: uuid.UUID) -> Agent:
         """The agent, with its row locked until the transaction ends (one trade at a time)."""
-        stmt = select(*_AGENT_COLUMNS).where(m.Agent.id == agent_id).with_for_update()
+        stmt = select(*_AGENT_COLUMNS).where(m.Agent.id == agent_id).with_for_update(
+            key_share=True)
         row = self._s.execute(stmt).one_or_none()
         if row is None:
             raise NotFound("agent_id", f"no agent {agent_id}")
         return _agent(row)
 
     def lock_with_config(self, agent_id: uuid.UUID) -> tuple[Agent, dict[str, Any] | None]:
-        """Lock the agent row (one trade at a time per agent) and read its trading config."""
+        """Lock the agent row (one trade at a time per agent) and read its trading config.
+        FOR NO KEY UPDATE: it serialises traders of the agent but not the KEY SHARE locks
+        that inserting rows referencing the agent takes (claiming executions in bulk, then
+        locking FOR UPDATE, deadlocked two chunks for the same agents)."""
         stmt = (select(*_AGENT_COLUMNS, m.Agent.trading_config)
-                .where(m.Agent.id == agent_id).with_for_update())
+                .where(m.Agent.id == agent_id).with_for_update(key_share=True))
         row = self._s.execute(stmt).one_or_none()
         if row is None:
             raise NotFound("agent_id", f"no agent {agent_id}")

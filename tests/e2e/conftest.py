@@ -19,6 +19,7 @@ from sqlalchemy import Engine
 
 from tests.invariants import assert_ledger_invariant
 from workers.bootstrap import celery_broker_url
+from workers.ingest.stream import HEARTBEAT_KEY
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -34,8 +35,14 @@ def wait_for(predicate: Callable[[], Any], timeout: float = 30, what: str = "con
 
 
 @pytest.fixture(scope="session")
+def extra_env() -> dict[str, str]:
+    """Settings a suite adds for its processes (the bench raises limits, chaos shortens)."""
+    return {}
+
+
+@pytest.fixture(scope="session")
 def stack_env(database_url: str, redis_url: str, tmp_path_factory: pytest.TempPathFactory,
-              ) -> dict[str, str]:
+              extra_env: dict[str, str]) -> dict[str, str]:
     return {
         **{k: v for k, v in os.environ.items() if not k.startswith("SIGNALFLEET_")},
         "SIGNALFLEET_DATABASE_URL": database_url,
@@ -48,6 +55,7 @@ def stack_env(database_url: str, redis_url: str, tmp_path_factory: pytest.TempPa
         "SIGNALFLEET_TASK_TIME_LIMIT_SECONDS": "25",
         "SIGNALFLEET_LOG_LEVEL": "INFO",
         "SIGNALFLEET_VAR_DIR": str(tmp_path_factory.mktemp("var")),
+        **extra_env,
     }
 
 
@@ -84,12 +92,18 @@ def start(name: str, args: list[str], env: dict[str, str], tmp: Path,
     return proc
 
 
+def answers_ping(app: Celery, name: str) -> bool:
+    replies = app.control.ping(timeout=0.5)
+    return any(name in reply for reply in replies)
+
+
 @pytest.fixture(scope="session")
 def worker(stack_env: dict[str, str], tmp_path_factory: pytest.TempPathFactory,
-           engine: Engine) -> Iterator[Proc]:
+           engine: Engine, sender: Celery) -> Iterator[Proc]:
     tmp = tmp_path_factory.mktemp("procs")
-    proc = start("worker", ["worker", "-c", "2", "-n", f"e2e-{os.getpid()}@%h"], stack_env,
-                 tmp, lambda p: " ready." in p.output())
+    name = f"e2e-{os.getpid()}@{os.uname().nodename}"
+    proc = start("worker", ["worker", "-c", "2", "-n", name], stack_env,
+                 tmp, lambda p: answers_ping(sender, name))
     yield proc
     proc.stop()
 
@@ -98,8 +112,10 @@ def worker(stack_env: dict[str, str], tmp_path_factory: pytest.TempPathFactory,
 def ingestor(stack_env: dict[str, str], tmp_path_factory: pytest.TempPathFactory,
              worker: Proc) -> Iterator[Proc]:
     tmp = tmp_path_factory.mktemp("ingest")
+    client = redis.Redis.from_url(stack_env["SIGNALFLEET_REDIS_URL"])
+    client.delete(*client.keys(HEARTBEAT_KEY.format("*")) or ["-"])
     proc = start("ingest", ["ingest"], stack_env, tmp,
-                 lambda p: "ingest.started" in p.output())
+                 lambda p: bool(client.keys(HEARTBEAT_KEY.format("*"))))
     yield proc
     proc.stop()
 
@@ -114,7 +130,7 @@ def sender(redis_url: str) -> Celery:
 def e2e_redis(redis_url: str) -> Iterator[redis.Redis]:
     """The test Redis, with only signalfleet's own data keys removed (queues stay)."""
     client = redis.Redis.from_url(redis_url, decode_responses=True)
-    for pattern in ("sf:*", "signalfleet:signals:dead", "signalfleet:prices:*"):
+    for pattern in ("sf:[^i]*", "signalfleet:signals:dead", "signalfleet:prices:*"):
         keys = list(client.scan_iter(pattern))
         if keys:
             client.delete(*keys)

@@ -194,3 +194,19 @@ def test_the_outbox_sweeper_recovers_a_signal_never_enqueued(
     sender.send_task("signals.requeue_stale", queue="signals")
     wait_for(lambda: signal_done(pipeline, 1), what="the swept signal")
     assert executions(pipeline) == {trader: [("EXECUTED", "open", None)]}
+
+
+def test_a_burst_in_one_ingest_many_task(pipeline: Engine, e2e_redis: redis.Redis,
+                                         sender: Celery) -> None:
+    trader = agent(pipeline, "bursty", "10", FIXED_SIZE)
+    set_price(e2e_redis, "0.001")
+    good = {"token_address": MINT, "signal_type": "buy", "signal_strength": 60}
+    sender.send_task("signals.ingest_many", queue="signals", args=[[
+        good, {**good, "signal_strength": 101}, {**good, "idempotency_key": "k"},
+        {**good, "idempotency_key": "k"}]])
+    wait_for(lambda: signal_done(pipeline, 2), what="the burst")
+    # The two signals race for the agent's lock: one opens, the other finds the position.
+    assert sorted(executions(pipeline)[trader]) == [("EXECUTED", "open", None),
+                                                    ("SKIPPED", "none", "position_exists")]
+    dead = wait_for(lambda: e2e_redis.xrange(DEAD_SIGNALS_STREAM), what="the rejected payload")
+    assert [d[1]["field"] for d in dead] == ["signal_strength"]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from workers.cli import agents, db, processes, services
+from workers.cli import agents, db, keys, ops, processes, services, trading, wallets
 
 app = typer.Typer(help="signalfleet: trade on signals for a fleet of Solana agents.",
                   no_args_is_help=True, pretty_exceptions_show_locals=False)
@@ -14,9 +14,15 @@ app.add_typer(agents.agents_app, name="agents")
 app.add_typer(agents.signals_app, name="signals")
 app.add_typer(agents.prices_app, name="prices")
 app.add_typer(agents.positions_app, name="positions")
+app.add_typer(keys.app, name="keys")
+app.add_typer(wallets.app, name="wallets")
 app.command()(agents.executions)
 app.command()(agents.balances)
+app.command()(trading.report)
+agents.positions_app.command("close")(trading.close)
 for command in (processes.run, processes.worker, processes.beat, processes.ingest):
+    app.command()(command)
+for command in (ops.doctor, ops.flower, ops.http_ingest):
     app.command()(command)
 
 

@@ -3,20 +3,27 @@
 from __future__ import annotations
 
 import os
+import secrets
 import signal
 import subprocess
 import sys
 import threading
 import time
 import uuid
+from pathlib import Path
 
 import typer
+from rich.live import Live
 
 from persistence import schema
-from workers.bootstrap import export_urls
+from workers.bootstrap import Container, export_urls
 from workers.cli.common import console, container
+from workers.cli.live_view import render
+from workers.demo import demo_env, play_signals, seed
+from workers.settings import Settings
 
 QUEUES = "signals,sweeps,maintenance"
+OPTIONAL = {"flower"}  # monitoring: its exit does not stop the trading processes
 
 
 def worker(concurrency: int | None = typer.Option(None, "--concurrency", "-c"),
@@ -55,49 +62,115 @@ def ingest(consumer: str = typer.Option("", "--consumer",
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())
     name = consumer or f"{os.uname().nodename}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
-    StreamIngestor(rt.redis, rt.uow, rt.clock, lambda sid: rt.send("signals.fan_out", sid),
-                   consumer=name).run(stop)
+    StreamIngestor(rt.redis, rt.uow, rt.clock, rt.enqueue_fan_out, consumer=name,
+                   enqueue_batch=rt.enqueue_fan_out_batch).run(stop)
 
 
-def run() -> None:
-    """Start the services, migrate, then run worker, beat and ingestor until Ctrl-C."""
+def run(demo: bool = typer.Option(True, "--demo/--no-demo",
+                                  help="on an empty database, seed the demo and replay its "
+                                       "sample market"),
+        view: bool = typer.Option(True, "--view/--no-view", help="the live terminal view")) -> None:
+    """Start the services, migrate, then run worker, beat, ingestor and Flower until Ctrl-C."""
     c = container(require_head=False)
     schema.upgrade(c.urls.database_url)
     c.require_schema_at_head()
     c.redis.ping()
-    env = {**os.environ, **export_urls(c.urls)}
+    env = {**os.environ, **export_urls(c.urls), **(demo_env() if demo else {})}
+    user, password = _flower_credentials(c.settings)
+    env.update({"SIGNALFLEET_FLOWER_USER": user, "SIGNALFLEET_FLOWER_PASSWORD": password})
+    seeded = demo and _seed(env)
     where = "embedded" if c.urls.embedded else "configured"
-    console.print(f"signalfleet: database at {schema.current_revision(c.engine)}, "
-                  f"redis answering ({where} services); starting worker, beat, ingestor")
-    supervise({name: [sys.executable, "-m", "workers.cli", name]
-               for name in ("worker", "beat", "ingest")}, env)
+    header = (f"database at {schema.current_revision(c.engine)} · redis answering ({where}) · "
+              f"Flower http://127.0.0.1:{c.settings.flower_port}/ user {user} password "
+              f"{password} · Ctrl-C stops everything")
+    console.print(f"signalfleet: {header}")
+    names = ("worker", "beat", "ingest", "flower")
+    supervise({n: [sys.executable, "-m", "workers.cli", n] for n in names}, env,
+              seeded, header if view else None, c)
 
 
-def supervise(commands: dict[str, list[str]], env: dict[str, str]) -> None:
-    procs = {name: subprocess.Popen(cmd, env=env) for name, cmd in commands.items()}
-    stopping = False
+def _seed(env: dict[str, str]) -> bool:
+    """Seed the demo with the demo's settings (its replay feed), in this process."""
+    from workers.runtime import Runtime
+    from workers.settings import Settings
 
-    def stop(*_: object) -> None:
-        nonlocal stopping
-        stopping = True
-
-    signal.signal(signal.SIGINT, stop)
-    signal.signal(signal.SIGTERM, stop)
+    saved = dict(os.environ)
+    os.environ.update(env)
     try:
-        while not stopping:
-            for name, proc in procs.items():
-                if proc.poll() is not None:
-                    console.print(f"[red]{name} exited with {proc.returncode}; stopping[/red]")
-                    stopping = True
-            time.sleep(0.5)
+        rt = Runtime(Settings())
+        seeded = seed(rt)
+        rt.dispose()
     finally:
-        for proc in procs.values():
-            if proc.poll() is None:
-                proc.send_signal(signal.SIGTERM)
-        deadline = time.monotonic() + 20
-        for proc in procs.values():
-            try:
-                proc.wait(max(0.1, deadline - time.monotonic()))
-            except subprocess.TimeoutExpired:
-                proc.kill()
-        console.print("signalfleet stopped")
+        os.environ.clear()
+        os.environ.update(saved)
+    if seeded:
+        console.print("demo: agent `demo` funded with 20 SOL; replaying the sample market")
+    return seeded
+
+
+def _flower_credentials(settings: Settings) -> tuple[str, str]:
+    """The configured Flower credentials, or generated ones kept under var/ (never logged)."""
+    if settings.flower_user and settings.flower_password:
+        return settings.flower_user, settings.flower_password.get_secret_value()
+    path = settings.var_dir / "flower-password"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if not path.exists():
+        path.write_text(secrets.token_urlsafe(12))
+        path.chmod(0o600)
+    return "admin", path.read_text().strip()
+
+
+def supervise(commands: dict[str, list[str]], env: dict[str, str], play: bool = False,
+              header: str | None = None, c: Container | None = None) -> None:
+    logs = Path(env.get("SIGNALFLEET_VAR_DIR", "var")) / "logs"
+    logs.mkdir(parents=True, exist_ok=True)
+    quiet = header is not None  # the live view owns the terminal; logs go to var/logs
+    procs = {name: subprocess.Popen(
+        cmd, env=env, start_new_session=True,
+        stdout=(logs / f"{name}.log").open("a") if quiet else None,
+        stderr=subprocess.STDOUT if quiet else None) for name, cmd in commands.items()}
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    if play and c is not None:
+        speed = float(env.get("SIGNALFLEET_REPLAY_SPEED", "1"))
+        threading.Thread(target=play_signals, args=(c.redis, stop, speed), daemon=True).start()
+    try:
+        _watch(procs, stop, header, c)
+    finally:
+        _stop_all(procs)
+
+
+def _watch(procs: dict[str, subprocess.Popen[bytes]], stop: threading.Event,
+           header: str | None, c: Container | None) -> None:
+    def dead() -> str | None:
+        for name, proc in list(procs.items()):
+            if proc.poll() is not None and name in OPTIONAL:
+                console.print(f"[yellow]{name} exited with {proc.returncode}; "
+                              f"see its log under var/logs (the rest keeps running)[/yellow]")
+                del procs[name]
+        return next((n for n, p in procs.items() if p.poll() is not None), None)
+
+    if header is None or c is None:
+        while not stop.wait(0.5) and dead() is None:
+            pass
+    else:
+        with Live(render(c.session_factory, header), console=console, screen=False,
+                  refresh_per_second=2) as live:
+            while not stop.wait(1.0) and dead() is None:
+                live.update(render(c.session_factory, header))
+    if (name := dead()) is not None:
+        console.print(f"[red]{name} exited with {procs[name].returncode}; stopping[/red]")
+
+
+def _stop_all(procs: dict[str, subprocess.Popen[bytes]]) -> None:
+    for proc in procs.values():
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGTERM)
+    deadline = time.monotonic() + 20
+    for proc in procs.values():
+        try:
+            proc.wait(max(0.1, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+    console.print("signalfleet stopped")

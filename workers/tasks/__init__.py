@@ -1,5 +1,6 @@
 """Thin Celery tasks: ids in, one handler call, transient errors mapped to retries."""
 
-from workers.tasks import signals
+import workers.tasks.heartbeat  # noqa: F401  (beat's heartbeat for `fleet doctor`)
+from workers.tasks import balances, live, ops, positions, prices, signals
 
-__all__ = ["signals"]
+__all__ = ["balances", "live", "ops", "positions", "prices", "signals"]
