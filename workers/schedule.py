@@ -11,31 +11,21 @@ from workers.settings import Settings
 HOUR = 3600
 
 
+def _every(task: str, seconds: float) -> dict[str, Any]:
+    """Run ``task`` every ``seconds``; a run still queued after two intervals is dropped
+    (the next one does the same work)."""
+    return {"task": task, "schedule": seconds, "options": {"expires": seconds * 2}}
+
+
 def beat_schedule(settings: Settings) -> dict[str, dict[str, Any]]:
-    return {
-        "live.reconcile": {
-            "task": "live.reconcile",
-            "schedule": settings.live_reconcile_seconds,
-            "options": {"expires": settings.live_reconcile_seconds * 2},
-        },
-        "signals.requeue_stale": {
-            "task": "signals.requeue_stale",
-            "schedule": settings.requeue_stale_seconds,
-            "options": {"expires": settings.requeue_stale_seconds * 2},
-        },
-        "prices.refresh": {
-            "task": "prices.refresh",
-            "schedule": settings.prices_refresh_seconds,
-            "options": {"expires": settings.prices_refresh_seconds * 2},
-        },
-        "positions.sweep": {
-            "task": "positions.sweep",
-            "schedule": settings.positions_sweep_seconds,
-            "options": {"expires": settings.positions_sweep_seconds * 2},
-        },
-        "balances.snapshot": {
-            "task": "balances.snapshot",
-            "schedule": crontab(minute=0),
-            "options": {"expires": HOUR // 2},
-        },
+    intervals = {
+        "live.reconcile": settings.live_reconcile_seconds,
+        "signals.requeue_stale": settings.requeue_stale_seconds,
+        "prices.refresh": settings.prices_refresh_seconds,
+        "positions.sweep": settings.positions_sweep_seconds,
     }
+    schedule = {task: _every(task, seconds) for task, seconds in intervals.items()}
+    schedule["balances.snapshot"] = {  # the top of every UTC hour
+        "task": "balances.snapshot", "schedule": crontab(minute=0),
+        "options": {"expires": HOUR // 2}}
+    return schedule
