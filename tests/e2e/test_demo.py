@@ -10,7 +10,6 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import redis
 from sqlalchemy import Engine, select
 
 from persistence import models as m
@@ -18,14 +17,15 @@ from persistence import schema
 from persistence.db import make_engine
 from tests.e2e.conftest import ROOT, wait_for
 from tests.invariants import assert_ledger_invariant
-from tests.services import create_database, drop_database, redis_db_url
+from tests.services import create_database, drop_database
+from workers.embedded import _ensure_redis, stop_embedded
 
 
 @pytest.fixture
 def demo_stack(servers, tmp_path: Path) -> Iterator[tuple[Engine, dict[str, str]]]:  # type: ignore[no-untyped-def]
     url = create_database(servers.admin_database_url, prefix="sf_demo")
-    redis_url = redis_db_url(servers.redis_base_url, 14)  # not the suite's (1-13)
-    redis.Redis.from_url(redis_url).flushdb()
+    # A private Redis server: the demo's worker must see no other run's queues.
+    redis_url = _ensure_redis(tmp_path)
     env = {k: v for k, v in os.environ.items() if not k.startswith("SIGNALFLEET_")}
     env.update({"SIGNALFLEET_DATABASE_URL": url, "SIGNALFLEET_REDIS_URL": redis_url,
                 "SIGNALFLEET_VAR_DIR": str(tmp_path), "SIGNALFLEET_REPLAY_SPEED": "1",
@@ -34,6 +34,7 @@ def demo_stack(servers, tmp_path: Path) -> Iterator[tuple[Engine, dict[str, str]
     yield engine, env
     engine.dispose()
     drop_database(servers.admin_database_url, url)
+    stop_embedded(tmp_path)
 
 
 def test_the_demo_opens_dcas_takes_profit_and_stops_out(demo_stack: tuple[Engine, dict[str, str]],
@@ -50,12 +51,13 @@ def test_the_demo_opens_dcas_takes_profit_and_stops_out(demo_stack: tuple[Engine
 
         wait_for(lambda: schema.current_revision(engine) == schema.head_revision(), 60,
                  "`fleet run` to migrate the database")
-        wait_for(lambda: len(closed()) == 3, 150, "the demo's three closes")
+        wait_for(lambda: len(closed()) == 3, 180, "the demo's three closes")
         assert closed() == ["signal", "stop_loss", "stop_loss"]
         with engine.connect() as conn:
             swaps = conn.execute(select(m.AgentTransaction).where(
                 m.AgentTransaction.transaction_type == "SWAP")).all()
-        assert sum(s.is_dca for s in swaps) == 1
+        kinds = [(s.input_symbol, s.output_symbol, s.is_dca, s.is_take_profit) for s in swaps]
+        assert sum(s.is_dca for s in swaps) == 1, kinds
         assert sum(s.is_take_profit for s in swaps) == 3
         assert_ledger_invariant(engine)
     finally:

@@ -1,7 +1,8 @@
 """The first-run demo of ``fleet run``: a funded simulation agent, a replayed sample market
 (``market.jsonl``) and sample signals (``signals.jsonl``) pushed onto the stream as a
 provider would, so a newcomer sees an open, a DCA, take-profit sales, a stop-loss exit and a
-sell signal within about a minute."""
+sell signal within about a minute. The market stays flat for its first 25 s so the opens
+fill at the same prices however long the processes take to start."""
 
 from __future__ import annotations
 
