@@ -21,16 +21,21 @@ log = structlog.get_logger(__name__)
 
 @app.task(name="signals.ingest", base=FleetTask, bind=True)
 def ingest(self: FleetTask, payload: dict[str, Any]) -> int | None:
-    """For Python providers (``send_task``); the task id keys a keyless payload."""
+    """For Python providers (``send_task``); the task id keys a keyless payload. The
+    fan-out runs here, after the commit (no second hop); a redelivery finds the stored
+    signal and fans out only what is still missing."""
     rt = runtime()
     keyed = dict(payload)
     if keyed.get("idempotency_key") is None:
         keyed["idempotency_key"] = f"task:{self.request.id}"
     try:
-        return ingest_handler.ingest(keyed, rt.uow(), rt.clock, rt.enqueue_fan_out).signal_id
+        signal_id = ingest_handler.ingest(keyed, rt.uow(), rt.clock, lambda _: None).signal_id
     except InvalidSignal as exc:
         dead_letter(rt.redis, payload, exc.field, exc.reason, source="task")
         return None
+    structlog.contextvars.bind_contextvars(signal_id=signal_id)
+    fan_out_handler(signal_id, rt.fan_out_deps())
+    return signal_id
 
 
 @app.task(name="signals.ingest_many", base=FleetTask, bind=True)
