@@ -4,7 +4,18 @@ from __future__ import annotations
 
 import typer
 
-from workers.cli import agents, db, keys, ops, processes, services, trading, wallets
+from workers.cli import (
+    agents,
+    db,
+    keys,
+    ops,
+    processes,
+    replay,
+    services,
+    snapshots,
+    trading,
+    wallets,
+)
 
 app = typer.Typer(help="signalfleet: trade on signals for a fleet of Solana agents.",
                   no_args_is_help=True, pretty_exceptions_show_locals=False)
@@ -16,10 +27,12 @@ app.add_typer(agents.prices_app, name="prices")
 app.add_typer(agents.positions_app, name="positions")
 app.add_typer(keys.app, name="keys")
 app.add_typer(wallets.app, name="wallets")
+app.add_typer(snapshots.app, name="snapshots")
 app.command()(agents.executions)
 app.command()(agents.balances)
 app.command()(trading.report)
 agents.positions_app.command("close")(trading.close)
+agents.prices_app.command("replay")(replay.replay)
 for command in (processes.run, processes.worker, processes.beat, processes.ingest):
     app.command()(command)
 for command in (ops.doctor, ops.flower, ops.http_ingest):

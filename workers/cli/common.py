@@ -10,6 +10,15 @@ from typing import Any
 
 import typer
 from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    SpinnerColumn,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
 from rich.table import Table
 
 from domain.errors import DomainError, InvalidConfig, InvalidInput
@@ -79,3 +88,10 @@ def emit(rows: Sequence[dict[str, Any]], *, as_json: bool, title: str) -> None:
     for row in rows:
         table.add_row(*("" if v is None else str(_jsonable(v)) for v in row.values()))
     console.print(table if rows else f"{title}: none")
+
+
+def progress_bar(*, transient: bool = False) -> Progress:
+    """A rich progress bar on stderr (stdout stays clean for ``--json`` and pipes)."""
+    return Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(),
+                    MofNCompleteColumn(), TimeElapsedColumn(), TimeRemainingColumn(),
+                    console=err_console, transient=transient)

@@ -6,14 +6,19 @@ import dataclasses
 import re
 import uuid
 from datetime import datetime, timedelta
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import typer
 
 from domain.errors import InvalidInput
-from workers.cli.common import console, container, emit, errors
+from workers.cli.common import console, container, emit, err_console, errors
 from workers.handlers.manual_close import close_position
+from workers.handlers.report import ReportDeps, report_series
 from workers.handlers.report import report as report_case
+
+if TYPE_CHECKING:
+    from workers.plots import Plotted
 
 _SINCE = re.compile(r"(\d+)([hd])")
 JsonOpt = typer.Option(False, "--json", help="Print JSON for scripts.")
@@ -34,21 +39,50 @@ def parse_since(text: str, now: datetime) -> datetime | None:
     if match is None:
         raise InvalidInput("since", "use all, <n>h or <n>d (e.g. 24h)")
     unit = "hours" if match.group(2) == "h" else "days"
-    return now - timedelta(**{unit: int(match.group(1))})
+    try:
+        return now - timedelta(**{unit: int(match.group(1))})
+    except OverflowError:
+        raise InvalidInput("since", f"{text} is too far back") from None
 
 
 def report(agent: uuid.UUID | None = typer.Option(None, "--agent"),
            since: str = typer.Option("all", "--since", help="all, 24h, 7d, …"),
+           plot: Path | None = typer.Option(None, "--plot", help="also draw FILE.png: "
+                                            "equity curve and PnL per closed trade"),
            as_json: bool = JsonOpt) -> None:
     """Realized and unrealized PnL, win rate, average return, trades, fees, max drawdown."""
     from workers.position_jobs import report_deps
 
     with errors():
+        if plot is not None:
+            _check_plot_path(plot)  # before any work: a bad path fails fast
         rt = _runtime()
-        reports = report_case(agent, parse_since(since, rt.clock.now()), report_deps(rt))
+        start = parse_since(since, rt.clock.now())
+        reports = report_case(agent, start, report_deps(rt))
+        if plot is not None:
+            draw_plot(plot, agent, start, since, report_deps(rt))
     rows = [{"agent_id": r.agent_id, "name": r.name, **dataclasses.asdict(r.performance)}
             for r in reports]
     emit(rows, as_json=as_json, title=f"performance (since {since})")
+    if plot is not None:
+        err_console.print(f"plot written to {plot}")
+
+
+def _check_plot_path(path: Path) -> None:
+    from workers.plots import check_png_path
+
+    check_png_path(path)
+
+
+def draw_plot(path: Path, agent: uuid.UUID | None, start: datetime | None, since: str,
+              deps: ReportDeps) -> Plotted:
+    """Gather the report's series and draw them to ``path`` (matplotlib loads only here)."""
+    from workers.plots import Bars, curves_from, draw_report
+
+    series = report_series(agent, start, deps)
+    bars = Bars([t.label for t in series.trades], [t.profit_loss_sol for t in series.trades])
+    return draw_report(path, curves_from(series.equity), bars,
+                       title=f"signalfleet performance (since {since})")
 
 
 def close(position_id: uuid.UUID) -> None:

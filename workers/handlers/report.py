@@ -32,6 +32,28 @@ class AgentReport:
 
 
 @dataclass(frozen=True)
+class EquityPoint:
+    hour: datetime
+    portfolio_balance_sol: Decimal  # Σ over the agent's wallets of that hour's snapshot
+
+
+@dataclass(frozen=True)
+class TradePnl:
+    sale_time: datetime
+    label: str  # token symbol (or a short mint)
+    profit_loss_sol: Decimal
+
+
+@dataclass(frozen=True)
+class ReportSeries:
+    """What ``fleet report --plot`` draws: each agent's equity curve and every closed trade's
+    PnL, both as stored (no figure is recomputed here)."""
+
+    equity: dict[str, list[EquityPoint]]  # "name (short id)" → curve, in time order
+    trades: list[TradePnl]  # every reported agent's closed trades, by sale time
+
+
+@dataclass(frozen=True)
 class _Inputs:
     agent: Agent
     closed: list[ClosedTrade]
@@ -53,14 +75,42 @@ def report(agent_id: uuid.UUID | None, since: datetime | None,
 
 
 def _inputs(uow: PricesUnitOfWork, agent: Agent, since: datetime | None) -> _Inputs:
-    closed = [t for t in uow.history.for_agent(agent.id) if since is None or t.sale_time >= since]
+    closed = _closed(uow, agent.id, since)
     fees = [t.fees_sol for t in uow.transactions.for_agent(agent.id)
             if since is None or t.transaction_time >= since]
-    by_hour: dict[datetime, Decimal] = defaultdict(Decimal)
-    for stored in uow.snapshots.for_agent(agent.id, since):  # every wallet, summed per hour
-        by_hour[stored.snapshot_timestamp] += stored.snapshot.portfolio_balance_sol
+    curve = _equity(uow, agent.id, since)
     return _Inputs(agent, closed, uow.positions.list_open(agent_id=agent.id), fees,
-                   [by_hour[hour] for hour in sorted(by_hour)])
+                   [point.portfolio_balance_sol for point in curve])
+
+
+def _closed(uow: PricesUnitOfWork, agent_id: uuid.UUID,
+            since: datetime | None) -> list[ClosedTrade]:
+    return [t for t in uow.history.for_agent(agent_id) if since is None or t.sale_time >= since]
+
+
+def _equity(uow: PricesUnitOfWork, agent_id: uuid.UUID,
+            since: datetime | None) -> list[EquityPoint]:
+    """The agent's portfolio per snapshot hour, every wallet summed (the drawdown input)."""
+    by_hour: dict[datetime, Decimal] = defaultdict(Decimal)
+    for stored in uow.snapshots.for_agent(agent_id, since):
+        by_hour[stored.snapshot_timestamp] += stored.snapshot.portfolio_balance_sol
+    return [EquityPoint(hour, by_hour[hour]) for hour in sorted(by_hour)]
+
+
+def report_series(agent_id: uuid.UUID | None, since: datetime | None,
+                  deps: ReportDeps) -> ReportSeries:
+    """The series behind ``report`` (same agents, same ``since`` window), for the plot."""
+    with deps.uow() as uow:
+        agents: Sequence[Agent] = [uow.agents.get(agent_id)] if agent_id else uow.agents.all()
+        equity = {_name(a): _equity(uow, a.id, since) for a in agents}
+        closed = [t for a in agents for t in _closed(uow, a.id, since)]
+    trades = [TradePnl(t.sale_time, t.token_symbol or t.token_address[:6], t.profit_loss_sol)
+              for t in sorted(closed, key=lambda t: t.sale_time)]
+    return ReportSeries(equity, trades)
+
+
+def _name(agent: Agent) -> str:
+    return f"{agent.name} ({str(agent.id)[:8]})"
 
 
 def _performance(i: _Inputs, quotes: Mapping[str, PriceQuote]) -> performance.Performance:

@@ -7,8 +7,9 @@ from __future__ import annotations
 
 import uuid
 from collections import defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from typing import TypeVar
 
 import structlog
 
@@ -18,6 +19,11 @@ from domain.positions import Position
 from workers.handlers.prices import PricesUnitOfWork
 
 log = structlog.get_logger(__name__)
+T = TypeVar("T")
+
+
+def _untracked(items: Sequence[T]) -> Iterable[T]:
+    return items
 
 
 @dataclass(frozen=True)
@@ -27,8 +33,11 @@ class SnapshotDeps:
     clock: Clock
 
 
-def snapshot(deps: SnapshotDeps) -> int:
-    """Snapshot every agent wallet for the current UTC hour; returns the rows written."""
+def snapshot(deps: SnapshotDeps,
+             track: Callable[[Sequence[T]], Iterable[T]] = _untracked) -> int:
+    """Snapshot every agent wallet for the current UTC hour; returns the rows written.
+    ``track`` wraps the wallets as they are computed (``fleet snapshots take`` shows it as a
+    progress bar)."""
     with deps.uow() as uow:
         wallets = uow.snapshots.wallets()
         positions: Sequence[Position] = uow.positions.list_open()
@@ -40,7 +49,7 @@ def snapshot(deps: SnapshotDeps) -> int:
     rows: list[tuple[uuid.UUID, str, performance.Snapshot]] = [
         (w.agent_id, w.wallet_address,
          performance.snapshot(w.sol_balance, by_wallet.get(w.wallet_address, [])))
-        for w in wallets]
+        for w in track(wallets)]
     hour = performance.snapshot_hour(deps.clock.now())
     with deps.uow() as uow:
         written: int = uow.snapshots.upsert_many(hour, rows)

@@ -1,0 +1,42 @@
+"""``fleet snapshots take``: the hourly balance snapshot, now (SPEC §10), with progress."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Sequence
+from typing import Any, TypeVar
+
+import typer
+
+from workers.cli.common import console, container, errors, progress_bar
+
+app = typer.Typer(help="Hourly balance snapshots (the equity curve's data).",
+                  no_args_is_help=True)
+T = TypeVar("T")
+
+
+def _runtime() -> Any:
+    from workers.runtime import runtime
+
+    container()  # refuses a database not at head
+    return runtime()
+
+
+@app.command("take")
+def take() -> None:
+    """Snapshot every agent wallet for the current UTC hour (upsert: safe to repeat)."""
+    from workers.handlers.snapshots import snapshot
+    from workers.position_jobs import snapshot_deps
+
+    with errors(), progress_bar() as bar:
+        def track(wallets: Sequence[T]) -> Iterable[T]:
+            return _tracked(bar, wallets)
+
+        written = snapshot(snapshot_deps(_runtime()), track)
+    console.print(f"snapshot written for {written} wallets")
+
+
+def _tracked(bar: Any, items: Sequence[T]) -> Iterator[T]:
+    task = bar.add_task("snapshotting wallets", total=len(items))
+    for item in items:
+        yield item
+        bar.advance(task)
