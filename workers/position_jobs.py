@@ -21,9 +21,10 @@ def price_deps(rt: Runtime) -> PriceDeps:
 
 
 def sweep_deps(rt: Runtime) -> SweepDeps:
-    return SweepDeps(uow=rt.uow, latest_prices=rt.cache.latest_prices, swaps=rt.swaps_for,
-                     write_cache=rt.write_cache, clock=rt.clock,
-                     freshness=timedelta(seconds=rt.settings.price_freshness_seconds))
+    return SweepDeps(uow=rt.uow, latest_prices=rt.cache.latest_prices,
+                     swaps=rt.entry_swaps_for, write_cache=rt.write_cache, clock=rt.clock,
+                     freshness=timedelta(seconds=rt.settings.price_freshness_seconds),
+                     submit_live=lambda sid: rt.send("live.execute", str(sid)))
 
 
 def snapshot_deps(rt: Runtime) -> SnapshotDeps:

@@ -17,7 +17,7 @@ import redis
 from celery import Celery
 from sqlalchemy import Engine
 
-from tests.invariants import assert_ledger_invariant
+from tests.invariants import assert_ledger_invariant, assert_money_conserved
 from workers.bootstrap import celery_broker_url
 from workers.ingest.stream import HEARTBEAT_KEY
 
@@ -141,6 +141,8 @@ def e2e_redis(redis_url: str) -> Iterator[redis.Redis]:
 @pytest.fixture
 def pipeline(clean_db: Engine, e2e_redis: redis.Redis, worker: Proc,
              ingestor: Proc) -> Iterator[Engine]:
-    """A clean database and Redis with the real processes running; checks the ledger after."""
+    """A clean database and Redis with the real processes running; checks the ledger and
+    money conservation after."""
     yield clean_db
     assert_ledger_invariant(clean_db)
+    assert_money_conserved(clean_db)

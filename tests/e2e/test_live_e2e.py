@@ -168,3 +168,29 @@ def test_a_swap_left_submitted_is_reconciled_once_by_the_beat_task(
     assert len([t for t in lv.rows(m.AgentTransaction) if t.transaction_type == "SWAP"]) == 1
     assert {s.signature for s in fake.sent[sent_before:]} == {sub.signature}  # never re-signed
     fake.land = True
+
+
+def test_a_live_stop_loss_from_the_sweep_closes_through_live_execute(
+        clean_db: Engine, chain: tuple[FakeChain, str], live_redis: str, live_sender: Celery,
+        live_worker: Proc) -> None:
+    fake, _ = chain
+    fake.land, fake.lamports_per_unit = True, Decimal(1)
+    lv = live(clean_db)
+    lv.chain = fake
+    lv.agent("e2e-live-stop")
+    feed = StaticPriceFeed(redis.Redis.from_url(live_redis), lv.clock)
+    feed.set_price(MINT, Decimal("0.001"))
+    buy = _signal(lv, live_sender, "buy")
+    assert wait_for(lambda: _executed(lv, buy), what="the live buy") == ("EXECUTED", "open", None)
+    feed.set_price(MINT, Decimal("0.0005"))  # −50 %: below the default −32 % stop
+    live_sender.send_task("prices.refresh", queue="sweeps")
+    wait_for(lambda: lv.rows(m.TokenPrice), what="the refreshed price")
+    for _ in range(2):  # overlapping sweeps: one close intent
+        live_sender.send_task("positions.sweep_tokens", args=[[MINT]], queue="sweeps")
+    [closed] = wait_for(lambda: lv.rows(m.AgentHistoricalSwap), what="the live stop-loss close")
+    assert closed.close_reason == "stop_loss" and closed.signal_id is None
+    subs = sorted(lv.rows(m.SwapSubmission), key=lambda s: s.created_at)
+    assert [(s.kind, s.close_reason, s.status) for s in subs] == [
+        ("open", None, "confirmed"), ("close", "stop_loss", "confirmed")]
+    assert lv.rows(m.AgentPosition) == []
+    assert_ledger_invariant(clean_db)

@@ -4,7 +4,9 @@ Per position, in SPEC order: stop loss, take profit, stale trade, then DCA. A po
 evaluated only with a fresh price; a stale or missing one skips it (never trade on a guess).
 Peak and stop-loss changes without a trade are saved together in one batched transaction.
 Every trade is its own transaction under the agent lock, re-evaluated against the position
-re-read FOR UPDATE, so two overlapping sweeps never sell (or buy) twice.
+re-read FOR UPDATE, so two overlapping sweeps never sell (or buy) twice. A live position's
+exit records a ``close`` intent (one in flight per agent) that ``live.execute`` runs after the
+commit; its take-profit sales and DCA buys are not run from the sweep.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
+from functools import partial
 
 import structlog
 
@@ -26,9 +29,11 @@ from domain.ledger import SOL_MINT
 from domain.ports import Clock, PriceQuote, SwapExecutor, UnitOfWork
 from domain.positions import Position
 from domain.stop_loss import StopLossDecision
+from domain.submissions import CLOSE
 from domain.wallets import Wallet
 from workers.handlers import partial_sales, trades
 from workers.handlers.configs import trading_config
+from workers.handlers.live_intents import LiveSwaps, record_intent
 from workers.handlers.trades import Touched
 
 log = structlog.get_logger(__name__)
@@ -37,6 +42,11 @@ SwapsFor = Callable[[str, str], SwapExecutor | None]
 StopChange = tuple[uuid.UUID, Decimal | None, Decimal | None]  # (id, peak, stop-loss %)
 DCA = "dca"
 WALLET_TYPES = ("simulation", "live")
+LIVE_PREFIX = "live_"  # a report action: a live exit recorded (it fills in live.execute)
+
+
+def _no_live(submission_id: uuid.UUID) -> None:
+    raise RuntimeError("no live.execute dispatcher configured")
 
 
 @dataclass(frozen=True)
@@ -47,6 +57,7 @@ class SweepDeps:
     write_cache: Callable[[Touched], None]
     clock: Clock
     freshness: timedelta
+    submit_live: Callable[[uuid.UUID], None] = _no_live  # enqueue live.execute
 
 
 @dataclass
@@ -155,7 +166,7 @@ def _act_locked(position_id: uuid.UUID, agent_id: uuid.UUID, quote: PriceQuote,
         if tick.stop_loss.changed:
             uow.positions.update_stops([_stop_change(position.id, tick.stop_loss)], now)
         done = _apply(uow, _with_stop(position, tick.stop_loss, now), tick.action, config,
-                      quote, deps.swaps, now, touched)
+                      quote, deps, now, touched)
         uow.after_commit(lambda: deps.write_cache(touched))
         uow.commit()
     if done is not None:
@@ -173,14 +184,16 @@ def _with_stop(position: Position, stop: StopLossDecision, now: datetime) -> Pos
 
 
 def _apply(uow: UnitOfWork, position: Position, action: object, config: TradingConfig,
-           quote: PriceQuote, swaps_for: SwapsFor, now: datetime,
+           quote: PriceQuote, deps: SweepDeps, now: datetime,
            touched: Touched) -> str | None:
     if isinstance(action, exits.Hold):
         return None
-    found = position_wallet(uow, position, swaps_for)
+    found = position_wallet(uow, position, deps.swaps)
     if found is None:
         return None
     wallet, swaps = found
+    if isinstance(swaps, LiveSwaps):
+        return _live_exit(uow, wallet, position, action, quote, deps.submit_live, now)
     if isinstance(action, exits.Exit):
         fill = swaps.sell(wallet.wallet_address, position.token_address, position.holding, quote)
         trades.close(uow, position, fill, quote, action.reason, None, now, touched)
@@ -193,6 +206,24 @@ def _apply(uow: UnitOfWork, position: Position, action: object, config: TradingC
     if isinstance(action, dca.DcaDecision):
         return _dca(uow, wallet, swaps, config, position, action, quote, now, touched)
     return None
+
+
+def _live_exit(uow: UnitOfWork, wallet: Wallet, position: Position, action: object,
+               quote: PriceQuote, submit_live: Callable[[uuid.UUID], None],
+               now: datetime) -> str | None:
+    """Record a live exit's ``close`` intent (with its close reason) and send it to
+    ``live.execute`` once committed; none while the agent has a live swap in flight."""
+    if not isinstance(action, exits.Exit):
+        log.info("sweep.live_not_swept", position_id=str(position.id),
+                 action=type(action).__name__)
+        return None
+    if uow.submissions.in_flight(position.agent_id):
+        log.info("sweep.live_in_flight", position_id=str(position.id), reason=action.reason)
+        return None
+    intent = record_intent(uow, wallet, CLOSE, position.token_address, position.token_symbol,
+                           position.holding, quote, None, now, close_reason=action.reason)
+    uow.after_commit(partial(submit_live, intent.id))
+    return LIVE_PREFIX + action.reason
 
 
 def position_wallet(uow: UnitOfWork, position: Position,

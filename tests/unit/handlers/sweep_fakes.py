@@ -15,6 +15,7 @@ from domain.agents import Agent
 from domain.ledger import ClosedTrade, Transaction
 from domain.ports import Fill, PriceQuote
 from domain.positions import Position
+from domain.submissions import IN_FLIGHT, SwapSubmission
 from domain.wallets import Wallet
 
 
@@ -28,6 +29,7 @@ class Store:
     history: list[ClosedTrade] = dataclasses.field(default_factory=list)
     prices: list[PriceQuote] = dataclasses.field(default_factory=list)
     snapshots: list[Any] = dataclasses.field(default_factory=list)
+    submissions: list[SwapSubmission] = dataclasses.field(default_factory=list)
     commits: int = 0
 
 
@@ -137,6 +139,18 @@ class _Appender:
         return len(self.rows) - before
 
 
+class _Submissions:
+    def __init__(self, store: Store) -> None:
+        self.s = store
+
+    def add(self, sub: SwapSubmission, now: datetime) -> uuid.UUID:
+        self.s.submissions.append(dataclasses.replace(sub, created_at=now, updated_at=now))
+        return sub.id
+
+    def in_flight(self, agent_id: uuid.UUID) -> bool:
+        return any(x.agent_id == agent_id and x.status in IN_FLIGHT for x in self.s.submissions)
+
+
 class FakeUnitOfWork:
     """Writes go straight to the store (no rollback): enough for single-threaded tests."""
 
@@ -146,6 +160,7 @@ class FakeUnitOfWork:
         self.wallets, self.balances = _Wallets(store), _Balances(store)
         self.transactions, self.history = _Transactions(store), _Appender(store.history)
         self.prices, self.snapshots = _Appender(store.prices), _Appender(store.snapshots)
+        self.submissions = _Submissions(store)
         self._hooks: list[Callable[[], None]] = []
 
     def __enter__(self) -> FakeUnitOfWork:

@@ -1,0 +1,71 @@
+"""Live positions in the sweep (SPEC §8): an exit records a ``close`` intent with its reason
+and hands it to ``live.execute`` after the commit; nothing fills inside the sweep."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import replace
+from decimal import Decimal as D
+from typing import Any
+
+from domain.submissions import CLOSE, FAILED
+from domain.wallets import Wallet
+from tests.unit.domain.helpers import AGENT_ID
+from tests.unit.handlers.sweep_fakes import FakeSwaps, FakeUnitOfWork, Store
+from tests.unit.handlers.test_sweep import TOKEN, deps, only, quote, store
+from workers.handlers.live_intents import LiveSwaps
+from workers.handlers.sweep import SweepDeps, sweep
+
+LIVE = Wallet("live_wallet", AGENT_ID, "live")
+
+
+def live_store(config: dict[str, Any] | None = None) -> Store:
+    s = store(config, wallet_address=LIVE.wallet_address)
+    s.wallets.append(LIVE)
+    return s
+
+
+def live_deps(s: Store, price: str, sent: list[uuid.UUID]) -> SweepDeps:
+    def swaps(mode: str, wallet: str) -> Any:
+        return LiveSwaps(wallet) if mode == "live" else FakeSwaps()
+
+    return replace(deps(s, quote(price)), swaps=swaps, submit_live=sent.append)
+
+
+def test_a_live_stop_loss_records_a_close_intent_and_submits_it_after_commit() -> None:
+    s, sent = live_store(), []
+    report = sweep([TOKEN], live_deps(s, "0.0005", sent))  # −50 %: below the −32 % stop
+    [intent] = s.submissions
+    assert (intent.kind, intent.close_reason, intent.amount_in) == (CLOSE, "stop_loss", D(1000))
+    assert (intent.wallet_address, intent.token_address, intent.signal_id) == (
+        LIVE.wallet_address, TOKEN, None)
+    assert sent == [intent.id]
+    assert report.actions == {"live_stop_loss": 1}
+    assert only(s).holding == D(1000) and s.transactions == [] and s.history == []
+
+
+def test_a_second_sweep_while_the_close_is_in_flight_records_nothing() -> None:
+    s, sent = live_store(), []
+    sweep([TOKEN], live_deps(s, "0.0005", sent))
+    sweep([TOKEN], live_deps(s, "0.0005", sent))
+    assert len(s.submissions) == 1 and len(sent) == 1
+    s.submissions[0] = replace(s.submissions[0], status=FAILED)  # a failed close is retried
+    sweep([TOKEN], live_deps(s, "0.0005", sent))
+    assert len(s.submissions) == 2 and len(sent) == 2
+
+
+def test_live_take_profit_and_dca_are_left_alone() -> None:
+    for config, price in (({"takeProfit": {"enabled": True, "mode": "aggressive"}}, "0.0013"),
+                          ({"dca": {"enabled": True}, "stopLoss": {"enabled": False}},
+                           "0.0007")):
+        s, sent = live_store(config), []
+        report = sweep([TOKEN], live_deps(s, price, sent))
+        assert s.submissions == [] and sent == [] and not report.actions
+        assert only(s).holding == D(1000) and s.transactions == []
+
+
+def test_a_live_wallet_not_loaded_is_skipped() -> None:
+    s, sent = live_store(), []
+    d = replace(live_deps(s, "0.0005", sent), swaps=lambda mode, wallet: None)
+    assert not sweep([TOKEN], d).actions and s.submissions == []
+    assert isinstance(FakeUnitOfWork(s).submissions.in_flight(AGENT_ID), bool)
