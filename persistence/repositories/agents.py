@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from sqlalchemy import and_, exists, insert, or_, select, update
@@ -104,6 +104,11 @@ class AgentRepository:
                                               m.SignalExecution.signal_id == not_executed_for))
         rows = self._s.execute(stmt.order_by(m.Agent.id))
         return [(_agent(row), row.trading_config) for row in rows]
+
+    def configs(self, agent_ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, dict[str, Any] | None]:
+        """Many agents' stored configs in one query (the sweep's read)."""
+        stmt = select(m.Agent.id, m.Agent.trading_config).where(m.Agent.id.in_(list(agent_ids)))
+        return {row.id: row.trading_config for row in self._s.execute(stmt)}
 
     def get_config(self, agent_id: uuid.UUID) -> dict[str, Any] | None:
         stmt = select(m.Agent.trading_config).where(m.Agent.id == agent_id)

@@ -113,9 +113,9 @@ def _fresh_quotes(tokens: Sequence[str], deps: SweepDeps, now: datetime,
 def _configs(uow: UnitOfWork, agent_ids: set[uuid.UUID]) -> dict[uuid.UUID, TradingConfig]:
     """Each agent's parsed config; an agent with an invalid one is logged and left out."""
     out: dict[uuid.UUID, TradingConfig] = {}
-    for agent_id in sorted(agent_ids):
+    for agent_id, stored in uow.agents.configs(agent_ids).items():
         try:
-            out[agent_id] = trading_config(uow.agents.get_config(agent_id))
+            out[agent_id] = trading_config(stored)
         except InvalidConfig:
             log.error("sweep.invalid_config", agent_id=str(agent_id))
     return out

@@ -71,6 +71,9 @@ class _Agents:
     def get_config(self, agent_id: uuid.UUID) -> dict[str, Any] | None:
         return self.s.agents[agent_id][1]
 
+    def configs(self, agent_ids: Any) -> dict[uuid.UUID, dict[str, Any] | None]:
+        return {a: self.s.agents[a][1] for a in agent_ids if a in self.s.agents}
+
     def lock_with_config(self, agent_id: uuid.UUID) -> tuple[Agent, dict[str, Any] | None]:
         return self.s.agents[agent_id]
 

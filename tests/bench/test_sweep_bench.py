@@ -1,0 +1,118 @@
+"""Sweep cost (issue 9 §5): 10,000 and 100,000 open positions over 500 tokens, one price
+tick. Positions are seeded set-based; the sweep handler runs in this process, token chunk
+by token chunk exactly as the `positions.sweep_tokens` tasks would."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+
+import pytest
+import redis
+from sqlalchemy import Engine, insert, text
+
+from domain.base58 import b58encode
+from domain.ledger import SOL_MINT
+from domain.ports import PriceQuote
+from persistence import models as m
+from persistence.cache import Cache
+from persistence.db import make_session_factory
+from persistence.unit_of_work import SqlAlchemyUnitOfWork
+from tests.bench.conftest import Board, summarize
+from workers.handlers.sweep import SweepDeps, sweep
+
+pytestmark = pytest.mark.bench
+TOKENS = [b58encode(uuid.UUID(int=i + 1).bytes * 2) for i in range(500)]
+AVG = Decimal("0.001")
+PER_AGENT = 100
+
+
+class Clock:
+    def now(self) -> datetime:
+        return datetime.now(UTC)
+
+
+def seed(engine: Engine, positions: int) -> None:
+    """`positions` open positions, PER_AGENT per agent, tokens round-robin over 500."""
+    agents = positions // PER_AGENT
+    now = datetime.now(UTC)
+    with engine.begin() as conn:
+        user = conn.execute(insert(m.User).values(email=f"bench-{uuid.uuid4()}@x")
+                            .returning(m.User.id)).scalar_one()
+        ids = [uuid.uuid4() for _ in range(agents)]
+        conn.execute(insert(m.Agent), [{"id": a, "user_id": user, "name": f"sweep-{i:06d}"}
+                                       for i, a in enumerate(ids)])
+        wallets = {a: f"sim_{a.hex[:40]}" for a in ids}
+        conn.execute(insert(m.AgentWallet), [{"wallet_address": w, "agent_id": a,
+                                              "wallet_type": "simulation"}
+                                             for a, w in wallets.items()])
+        for start in range(0, agents, 100):
+            _seed_agents(conn, ids[start:start + 100], wallets, now)
+
+
+def _seed_agents(conn: object, ids: list[uuid.UUID], wallets: dict[uuid.UUID, str],
+                 now: datetime) -> None:
+    txs, positions = [], []
+    for n, agent in enumerate(ids):
+        for k in range(PER_AGENT):
+            token = TOKENS[(n * PER_AGENT + k) % len(TOKENS)]
+            tx = uuid.uuid4()
+            txs.append({"id": tx, "agent_id": agent, "wallet_address": wallets[agent],
+                        "transaction_type": "SWAP", "transaction_time": now,
+                        "input_mint": SOL_MINT, "input_amount": Decimal(1),
+                        "output_mint": token, "output_amount": Decimal(1000)})
+            positions.append({"agent_id": agent, "wallet_address": wallets[agent],
+                              "token_address": token, "purchase_transaction_id": tx,
+                              "purchase_price": AVG, "purchase_amount": Decimal(1000),
+                              "total_invested_sol": Decimal(1), "peak_price": AVG,
+                              "current_stop_loss_percentage": Decimal(-32),
+                              "created_at": now, "updated_at": now})
+    conn.execute(insert(m.AgentTransaction), txs)  # type: ignore[attr-defined]
+    conn.execute(insert(m.AgentPosition), positions)  # type: ignore[attr-defined]
+
+
+def tick(client: redis.Redis, price: Decimal) -> None:
+    now = datetime.now(UTC)
+    Cache(client).write_prices(PriceQuote(t, price, now, "bench") for t in TOKENS)
+
+
+def updated_rows(engine: Engine) -> int:
+    with engine.connect() as conn:
+        conn.execute(text("SELECT pg_stat_clear_snapshot()"))
+        return int(conn.execute(text(
+            "SELECT n_tup_upd FROM pg_stat_user_tables WHERE relname = 'agent_positions'")
+        ).scalar_one())
+
+
+def run_sweep(engine: Engine, client: redis.Redis) -> float:
+    deps = SweepDeps(uow=lambda: SqlAlchemyUnitOfWork(make_session_factory(engine)),
+                     latest_prices=Cache(client).latest_prices, swaps=lambda *_: None,
+                     write_cache=lambda _t: None, clock=Clock(),
+                     freshness=timedelta(seconds=60))
+    started = time.perf_counter()
+    for i in range(0, len(TOKENS), 10):
+        sweep(TOKENS[i:i + 10], deps)
+    return time.perf_counter() - started
+
+
+@pytest.mark.parametrize("positions", [10_000, 100_000])
+def test_sweep_cost(board: Board, clean_db: Engine, redis_client: redis.Redis,
+                    positions: int) -> None:
+    seed(clean_db, positions)
+    with clean_db.begin() as conn:
+        conn.execute(text("ANALYZE agent_positions"))
+    tick(redis_client, AVG)  # no change: nothing may be written
+    before = updated_rows(clean_db)
+    flat = run_sweep(clean_db, redis_client)
+    time.sleep(0.6)  # the statistics collector reports with a short delay
+    unchanged_writes = updated_rows(clean_db) - before
+    tick(redis_client, AVG * Decimal("1.5"))  # +50 %: every peak and stop ratchets
+    moved = run_sweep(clean_db, redis_client)
+    for label, seconds in (("flat tick, nothing written", flat),
+                           ("every stop ratchets, all rows written", moved)):
+        per = seconds / positions * 1e6
+        board.add(summarize(f"sweep: {positions:,} positions, {label}", "µs/position", [per],
+                            target="≤ 50 µs", passed=per <= 50, note=f"{seconds:.2f} s"))
+    assert unchanged_writes == 0
