@@ -33,7 +33,7 @@ migrate: install ## Upgrade the database to the latest schema
 	$(RUN) fleet db upgrade
 
 bench: install ## Benchmarks (writes bench/results.json)
-	$(RUN) pytest -m bench tests/bench -p no:cacheprovider -o addopts=""
+	$(RUN) pytest -m bench tests/bench -p no:cacheprovider -o addopts="" -s -q
 
 chaos: install ## The long chaos runs
 	$(RUN) pytest tests/chaos -o addopts="" -m "chaos_long or not chaos_long"
