@@ -66,7 +66,8 @@ class BulkRepository:
     def lock_agents(self, agent_ids: Iterable[uuid.UUID],
                     ) -> dict[uuid.UUID, tuple[Agent, dict[str, Any] | None]]:
         stmt = (select(*_AGENT_COLUMNS, m.Agent.trading_config)
-                .where(m.Agent.id.in_(sorted(agent_ids))).order_by(m.Agent.id).with_for_update())
+                .where(m.Agent.id.in_(sorted(agent_ids))).order_by(m.Agent.id)
+                .with_for_update(key_share=True))  # NO KEY UPDATE: see lock_with_config
         return {row.id: (_agent(row), row.trading_config) for row in self._s.execute(stmt)}
 
     def wallets(self, agents: Iterable[Agent]) -> dict[uuid.UUID, Wallet]:

@@ -36,12 +36,17 @@ class TransactionRepository:
         return tx.id
 
     def sale_proceeds(self, wallet_address: str, token_address: str, since: datetime) -> Decimal:
-        """Σ net SOL received (gross − fees) for selling the token since ``since``."""
-        tx = m.AgentTransaction
+        """Σ net SOL received (gross − fees) for selling the token since ``since``, leaving
+        out the sales that closed earlier positions: a buy stamped before it waited for the
+        agent's lock can open a position "earlier" than the close it waited behind."""
+        tx, closed = m.AgentTransaction, m.AgentHistoricalSwap
+        earlier_closes = select(closed.sale_transaction_id).where(
+            closed.wallet_address == wallet_address, closed.token_address == token_address)
         stmt = select(func.coalesce(func.sum(
             tx.output_amount - tx.protocol_fee_sol - tx.network_fee_sol), 0)).where(
             tx.wallet_address == wallet_address, tx.input_mint == token_address,
-            tx.transaction_type == "SWAP", tx.transaction_time >= since)
+            tx.transaction_type == "SWAP", tx.transaction_time >= since,
+            tx.id.not_in(earlier_closes))
         total: Decimal | None = self._s.execute(stmt).scalar_one()
         return total if total is not None else Decimal(0)
 

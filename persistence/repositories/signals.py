@@ -142,11 +142,15 @@ class SignalRepository:
         return self._s.execute(stmt).scalar_one_or_none() is not None
 
     def unfinished_before(self, now: datetime, grace: timedelta, limit: int = 500) -> list[int]:
-        """Signals still pending or dispatched after the grace period (for the outbox sweeper)."""
+        """Signals still pending, or dispatched, a grace period after their last fan-out (for
+        the outbox sweeper). Counting from the last fan-out, not from receipt: under a
+        backlog, re-fanning every signal still in flight on every run flooded the queue with
+        duplicate chunks that then queued on each other's claims (a congestion collapse)."""
+        last_fan_out = func.coalesce(m.TradingSignal.dispatched_at, m.TradingSignal.received_at)
         stmt = (
             select(m.TradingSignal.id)
             .where(m.TradingSignal.status.in_(("pending", "dispatched")),
-                   m.TradingSignal.received_at < now - grace)
+                   last_fan_out < now - grace)
             .order_by(m.TradingSignal.id).limit(limit)
         )
         return [int(i) for i in self._s.execute(stmt).scalars()]

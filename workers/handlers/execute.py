@@ -64,7 +64,9 @@ def execute_signal(signal_id: int, agent_ids: Sequence[uuid.UUID], deps: Executi
         outcomes, processed = _chunk(signal_id, signal, agent_ids, quote, deps, now, bulk=True)
     except TransientError:
         raise
-    except Exception:  # the bulk step rolled back whole: decide agent by agent instead
+    except Exception as exc:  # the bulk step rolled back whole: decide agent by agent instead
+        if _out_of_time(exc):
+            raise
         log.exception("signal.bulk_failed", signal_id=signal_id)
         outcomes, processed = _chunk(signal_id, signal, agent_ids, quote, deps, now, bulk=False)
     if processed:
@@ -118,6 +120,8 @@ def _one(uow: UnitOfWork, signal_id: int, signal: Signal, agent_id: uuid.UUID,
     except TransientError:
         raise
     except Exception as exc:  # unexpected: the savepoint undid this agent's writes only
+        if _out_of_time(exc):
+            raise
         log.exception("signal.execute_failed", signal_id=signal_id, agent_id=str(agent_id),
                       error=type(exc).__name__)
         reason = "invalid_config" if isinstance(exc, InvalidConfig) else "unexpected_error"
@@ -150,3 +154,9 @@ def _complete(uow: UnitOfWork, signal_id: int, outcome: Outcome, now: datetime) 
     uow.executions.complete(signal_id, outcome.agent_id, status=outcome.status,
                             action=outcome.action, reason=outcome.reason,
                             transaction_id=outcome.transaction_id, now=now)
+
+
+def _out_of_time(exc: BaseException) -> bool:
+    """The task's soft time limit (Celery raises it anywhere): stop, never swallow it. Named
+    rather than imported so the handlers stay free of Celery."""
+    return type(exc).__name__ == "SoftTimeLimitExceeded"
