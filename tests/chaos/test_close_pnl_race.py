@@ -1,0 +1,47 @@
+"""A buy that waits for one agent's lock while another agent's position in the token is
+closed must not make that close's proceeds count again when the reopened position closes:
+realized PnL is money too (the conservation identity of tests/chaos/invariants.py)."""
+
+from __future__ import annotations
+
+import redis
+from celery import Celery
+from sqlalchemy import Engine, select, text
+
+from persistence import models as m
+from tests.chaos.fleet import Fleet, settle
+from tests.chaos.helpers import count, make_agents, mint, payload, push_all, set_prices
+from tests.chaos.invariants import assert_invariants
+from tests.chaos.test_redelivery import stored_signal
+from tests.e2e.conftest import wait_for
+
+TOKEN = mint(500)
+
+
+def test_a_close_during_a_blocked_buy_is_not_counted_twice(
+        chaos: Engine, e2e_redis: redis.Redis, sender: Celery, fleet: Fleet) -> None:
+    first, second = sorted(make_agents(chaos, 2))  # the chunk locks them in this order
+    set_prices(e2e_redis, [TOKEN])
+    push_all(e2e_redis, [payload(TOKEN, 1)])
+    settle(chaos, sender, e2e_redis, signals=1)
+    with chaos.connect() as conn, conn.begin():  # an entry of `first` holds its lock
+        conn.execute(text("SELECT 1 FROM agents WHERE id = :a FOR UPDATE"), {"a": first})
+        buy = stored_signal(chaos, TOKEN, "reopen")
+        sender.send_task("signals.execute", args=[buy, [str(first), str(second)]],
+                         queue="signals")
+        wait_for(lambda: blocked(chaos), what="the buy to wait for the first agent")
+        sell = stored_signal(chaos, TOKEN, "close-second", "sell")
+        sender.send_task("signals.execute", args=[sell, [str(second)]], queue="signals")
+        wait_for(lambda: count(chaos, m.AgentHistoricalSwap) == 1, what="the close")
+    wait_for(lambda: count(chaos, m.AgentPosition) == 2, what="the reopening buy")
+    push_all(e2e_redis, [payload(TOKEN, 2, "sell")])
+    settle(chaos, sender, e2e_redis, signals=4)
+    assert count(chaos, m.AgentHistoricalSwap) == 3
+    assert_invariants(chaos)
+
+
+def blocked(engine: Engine) -> bool:
+    with engine.connect() as conn:
+        return bool(conn.execute(select(text("count(*)")).select_from(
+            text("pg_stat_activity")).where(text(
+                "datname = current_database() AND wait_event_type = 'Lock'"))).scalar())
