@@ -34,8 +34,8 @@ class Transaction:
     output_symbol: str | None = None
     output_amount: Decimal | None = None
     output_price: Decimal | None = None
-    protocol_fee_sol: Decimal = Decimal(0)
-    network_fee_sol: Decimal = Decimal(0)
+    protocol_fee_sol: Decimal = Decimal("0")
+    network_fee_sol: Decimal = Decimal("0")
     transaction_value_usd: Decimal | None = None
     slippage: Decimal | None = None
     price_impact: Decimal | None = None

@@ -40,8 +40,8 @@ PERCENT_SCALE = Decimal("0.0001")  # NUMERIC(12,4)
 LAMPORTS_PER_SOL = 10**9
 MAX_MAGNITUDE = 40
 MAX_DIGITS = 60
-ZERO = Decimal(0)
-HUNDRED = Decimal(100)
+ZERO = Decimal("0")
+HUNDRED = Decimal("100")
 
 _DECIMAL_TEXT = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?")
 

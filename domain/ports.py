@@ -36,10 +36,10 @@ class Fill:
 
     sol_amount: Decimal
     token_amount: Decimal
-    protocol_fee_sol: Decimal = Decimal(0)
-    network_fee_sol: Decimal = Decimal(0)
-    price_impact: Decimal = Decimal(0)
-    slippage: Decimal = Decimal(0)
+    protocol_fee_sol: Decimal = Decimal("0")
+    network_fee_sol: Decimal = Decimal("0")
+    price_impact: Decimal = Decimal("0")
+    slippage: Decimal = Decimal("0")
     transaction_hash: str | None = None
     swap_payload: Mapping[str, Any] | None = None
     routes: Sequence[Mapping[str, Any]] | None = field(default=None)

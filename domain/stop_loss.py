@@ -11,12 +11,12 @@ from domain.money import HUNDRED, ZERO, change_percent, in_context, percent, pri
 from domain.positions import Position
 
 STOP_LOSS = "stop_loss"
-_TWENTY = Decimal(20)
+_TWENTY = Decimal("20")
 _ZONES = (  # (upper bound of g, inclusive; share of the gain kept)
-    (Decimal(25), Decimal("0.50")),
-    (Decimal(50), Decimal("0.60")),
-    (Decimal(100), Decimal("0.70")),
-    (Decimal(200), Decimal("0.80")),
+    (Decimal("25"), Decimal("0.50")),
+    (Decimal("50"), Decimal("0.60")),
+    (Decimal("100"), Decimal("0.70")),
+    (Decimal("200"), Decimal("0.80")),
 )
 _ZONE_TOP = Decimal("0.85")
 _KEEP_MAX = Decimal("0.90")

@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from domain.ledger import SOL_MINT
 from persistence import models as m
 
 
@@ -18,7 +19,7 @@ def _rows(session: Session, stmt: Any) -> list[dict[str, Any]]:
 def agents(session: Session) -> list[dict[str, Any]]:
     sol = (select(func.coalesce(func.sum(m.AgentBalance.balance), 0))
            .where(m.AgentBalance.agent_id == m.Agent.id,
-                  m.AgentBalance.token_address == "So11111111111111111111111111111111111111112")
+                  m.AgentBalance.token_address == SOL_MINT)
            .scalar_subquery())
     open_positions = (select(func.count()).select_from(m.AgentPosition)
                       .where(m.AgentPosition.agent_id == m.Agent.id).scalar_subquery())
