@@ -1,6 +1,7 @@
-"""The chaos suite: the e2e processes (real ``celery worker``, stream ingestor) on a Redis of
-its own, with a 10 s visibility timeout so redelivery after a kill takes seconds. Every test
-ends with every invariant (tests/chaos/invariants.py)."""
+"""The chaos suite: the e2e processes (real ``celery worker``, stream ingestor) on a Redis and
+a PostgreSQL of its own (so that restarting them disturbs nobody), with a 10 s visibility
+timeout so redelivery after a kill takes seconds. Every test ends with every invariant
+(tests/chaos/invariants.py)."""
 
 from __future__ import annotations
 
@@ -11,12 +12,18 @@ import redis
 from celery import Celery
 from sqlalchemy import Engine
 
+from persistence import schema
+from tests import conftest as root
 from tests.chaos.fleet import QUEUES, Fleet, settle
 from tests.chaos.invariants import assert_invariants
-from tests.chaos.server import RedisServer
+from tests.chaos.server import PostgresServer, RedisServer
 from tests.e2e import conftest as e2e
+from tests.services import create_database
 
-e2e_redis, sender, stack_env = e2e.e2e_redis, e2e.sender, e2e.stack_env  # the e2e fixtures
+# Registered again here so that, in a run with other suites, these session fixtures are
+# built on the chaos servers below rather than reused from the machine's.
+e2e_redis, sender, stack_env = e2e.e2e_redis, e2e.sender, e2e.stack_env
+engine, clean_db = root.engine, root.clean_db
 
 
 @pytest.fixture(scope="session")
@@ -25,6 +32,20 @@ def chaos_redis(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServe
     server.start()
     yield server
     server.stop()
+
+
+@pytest.fixture(scope="session")
+def chaos_postgres(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PostgresServer]:
+    server = PostgresServer(tmp_path_factory.mktemp("chaos-pg"))
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def database_url(chaos_postgres: PostgresServer) -> str:
+    url = create_database(chaos_postgres.admin_url)
+    schema.upgrade(url)
+    return url
 
 
 @pytest.fixture(scope="session")

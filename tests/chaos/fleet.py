@@ -36,11 +36,13 @@ class Fleet:
     def node(self, name: str) -> str:
         return f"chaos-{name}-{os.getpid()}@{os.uname().nodename}"
 
-    def start_worker(self, name: str = "w1", concurrency: int = 2) -> Proc:
+    def start_worker(self, name: str = "w1", concurrency: int = 2,
+                     module: str = "workers.cli", **env: str) -> Proc:
+        """A real worker; ``module``/``env`` run a test hook inside it (killer_worker.py)."""
         self.starts += 1
         node = self.node(name)
         proc = start(f"{name}-{self.starts}", ["worker", "-c", str(concurrency), "-n", node],
-                     self.env, self.tmp, lambda p: self.pings(node))
+                     {**self.env, **env}, self.tmp, lambda p: self.pings(node), module)
         self.workers[name] = proc
         return proc
 

@@ -1,11 +1,13 @@
-"""A Redis server of the chaos suite's own, on a free loopback port with AOF under a tmp dir:
-restarting or flushing it never disturbs the machine's shared Redis."""
+"""The chaos suite's own Redis (a free loopback port, AOF under a tmp dir) and PostgreSQL
+(pgserver, a tmp PGDATA): restarting, flushing or crashing them never disturbs the
+machine's shared servers."""
 
 from __future__ import annotations
 
 import shutil
 import socket
 import subprocess
+import time
 from pathlib import Path
 
 import redis
@@ -65,3 +67,40 @@ class RedisServer:
         self.stop()
         self.start()
         self.restarts += 1
+
+
+class PostgresServer:
+    """A PostgreSQL server of the chaos suite's own (pgserver's binaries, a tmp PGDATA, a
+    Unix socket): the suite stops and restarts it mid-burst without touching the machine's
+    shared server, whose other databases belong to other runs."""
+
+    def __init__(self, directory: Path) -> None:
+        import pgserver
+
+        self.pgdata = directory / "pgdata"
+        self.server = pgserver.get_server(self.pgdata, cleanup_mode="stop")
+        self.restarts = 0
+
+    @property
+    def admin_url(self) -> str:
+        socket_dir = self.server.get_postmaster_info().socket_dir
+        return f"postgresql+psycopg://postgres@/postgres?host={socket_dir}"
+
+    def _pg_ctl(self, *args: str) -> None:
+        from pgserver import pg_ctl  # type: ignore[attr-defined]  # made at import time
+
+        pg_ctl(["-w", "-t", "120", *args], pgdata=self.pgdata, user=self.server.system_user)
+
+    def restart(self, mode: str = "fast", down_seconds: float = 2.0) -> None:
+        """Stop the server (``fast``: sessions rolled back, a clean shutdown; ``immediate``:
+        a crash, WAL recovery on start), leave it down a while so clients see refused
+        connections, then start it again on the same socket."""
+        socket_dir = self.server.get_postmaster_info().socket_dir
+        self._pg_ctl("-m", mode, "stop")
+        time.sleep(down_seconds)
+        self._pg_ctl("-l", str(self.pgdata / "log"), "-o", '-h ""', "-o", f"-k {socket_dir}",
+                     "start")
+        self.restarts += 1
+
+    def stop(self) -> None:
+        self.server.cleanup()

@@ -1,7 +1,7 @@
 """The combined chaos run behind ``make chaos``: 2,000 signals over 50 agents while workers
-are SIGKILLed (main processes and pool children) and SIGTERMed, the suite's Redis restarts
-and every PostgreSQL session is terminated — with beat running the outbox sweeper. Ends with
-every invariant and one summary line."""
+are SIGKILLed (main processes and pool children) and SIGTERMed, the suite's Redis restarts,
+every PostgreSQL session is terminated and the suite's PostgreSQL server crashes and restarts
+— with beat running the outbox sweeper. Ends with every invariant and one summary line."""
 
 from __future__ import annotations
 
@@ -29,13 +29,12 @@ from tests.chaos.helpers import (
     set_prices,
 )
 from tests.chaos.invariants import assert_invariants
-from tests.chaos.server import RedisServer
+from tests.chaos.server import PostgresServer, RedisServer
 from tests.chaos.test_postgres_faults import terminate_sessions
 from tests.e2e.conftest import wait_for
 
 SIGNALS = int(os.environ.get("SIGNALFLEET_CHAOS_SIGNALS", "2000"))
 AGENTS = int(os.environ.get("SIGNALFLEET_CHAOS_AGENTS", "50"))
-WAVES = 10
 TOKENS = [mint(i) for i in range(20)]
 # Chunks of 50 agents on a loaded 2-CPU machine outlast the short suite's 5 s soft limit.
 LIMITS = {"SIGNALFLEET_VISIBILITY_TIMEOUT_SECONDS": "30",
@@ -58,13 +57,15 @@ def trickle(engine: Engine, client: redis.Redis, payloads: list[dict[str, object
 @pytest.mark.timeout(3600)
 def test_combined_faults_lose_and_double_nothing(
         chaos: Engine, e2e_redis: redis.Redis, sender: Celery, fleet: Fleet,
-        chaos_redis: RedisServer, capsys: pytest.CaptureFixture[str]) -> None:
+        chaos_redis: RedisServer, chaos_postgres: PostgresServer,
+        capsys: pytest.CaptureFixture[str]) -> None:
     with fleet.settings(**LIMITS):
-        run(chaos, e2e_redis, sender, fleet, chaos_redis, capsys)
+        run(chaos, e2e_redis, sender, fleet, chaos_redis, chaos_postgres, capsys)
 
 
 def run(chaos: Engine, e2e_redis: redis.Redis, sender: Celery, fleet: Fleet,
-        chaos_redis: RedisServer, capsys: pytest.CaptureFixture[str]) -> None:
+        chaos_redis: RedisServer, chaos_postgres: PostgresServer,
+        capsys: pytest.CaptureFixture[str]) -> None:
     started = time.monotonic()
     agents = make_agents(chaos, AGENTS)
     set_prices(e2e_redis, TOKENS)
@@ -99,17 +100,22 @@ def run(chaos: Engine, e2e_redis: redis.Redis, sender: Celery, fleet: Fleet,
         chaos_redis.restart()
         faults["redis restart"] += 1
 
-    def disrupt_postgres() -> None:
+    def terminate_postgres_sessions() -> None:
         assert terminate_sessions(chaos) > 0
         faults["postgres sessions terminated"] += 1
 
+    def crash_postgres() -> None:
+        chaos_postgres.restart("immediate")  # a crash: WAL recovery on start
+        faults["postgres restart"] += 1
+
     schedule = [kill_main("w1"), kill_child("w2"), restart_redis, kill_main("w2"),
-                disrupt_postgres, kill_child("w1"), kill_main("w1"), sigterm("w2"),
-                kill_main("w2"), kill_child("w1")]
+                terminate_postgres_sessions, kill_child("w1"), crash_postgres, kill_main("w1"),
+                sigterm("w2"), kill_main("w2"), kill_child("w1")]
     payloads = plan(SIGNALS, TOKENS, sell_every=7)  # 7 is coprime with 20: exits hit holders
-    wave = SIGNALS // WAVES
+    wave = SIGNALS // len(schedule)
     for i, inject in enumerate(schedule):
-        trickle(chaos, e2e_redis, payloads[:(i + 1) * wave], start=i * wave)
+        last = i == len(schedule) - 1
+        trickle(chaos, e2e_redis, payloads[:None if last else (i + 1) * wave], start=i * wave)
         target = count(chaos, m.SignalExecution) + wave * AGENTS // 4
         wait_for(lambda t=target: executions_at_least(chaos, t), 600, "the wave under way")
         inject()
@@ -119,7 +125,8 @@ def run(chaos: Engine, e2e_redis: redis.Redis, sender: Celery, fleet: Fleet,
     tally = assert_invariants(chaos, every_entry_reaches(chaos, agents))
     assert tally.signals == SIGNALS
     kills = faults["worker SIGKILL"] + faults["pool child SIGKILL"]
-    assert kills >= 5 and faults["redis restart"] and faults["postgres sessions terminated"]
+    assert kills >= 5 and faults["redis restart"] and faults["postgres restart"]
+    assert faults["postgres sessions terminated"]
     kinds = ", ".join(f"{n} {k}" for k, n in faults.items())
     with capsys.disabled():
         print(f"\nchaos: signals {tally.signals}, executions {tally.executions}, "

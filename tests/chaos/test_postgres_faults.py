@@ -1,10 +1,13 @@
 """Scenario 4: every PostgreSQL session of the test database terminated mid-burst (twice),
-as a failover or an operator's ``pg_terminate_backend`` would. Transactions in flight roll
-back; their tasks fail or are retried, the sweeper re-drives what is left; nothing doubles.
-(A full server restart would disturb the shared server, so it is not done here.)"""
+as a failover or an operator's ``pg_terminate_backend`` would; and the suite's own server
+restarted mid-burst (a clean ``fast`` stop, and a crash: ``immediate``, WAL recovery on
+start), down long enough that workers and the ingestor meet refused connections.
+Transactions in flight roll back; their tasks are retried, the ingestor keeps its batch
+pending, the sweeper re-drives what is left; nothing doubles, nobody dies."""
 
 from __future__ import annotations
 
+import pytest
 import redis
 from celery import Celery
 from sqlalchemy import Engine, text
@@ -22,6 +25,7 @@ from tests.chaos.helpers import (
     set_prices,
 )
 from tests.chaos.invariants import assert_invariants
+from tests.chaos.server import PostgresServer
 from tests.e2e.conftest import wait_for
 
 TOKENS = [mint(i) for i in range(5)]
@@ -50,4 +54,23 @@ def test_postgres_sessions_terminated_mid_burst(chaos: Engine, e2e_redis: redis.
     assert fleet.workers["w1"].popen.poll() is None
     assert fleet.ingestor is not None and fleet.ingestor.popen.poll() is None
     assert count(chaos, m.TradingSignal) == 60
+    assert_invariants(chaos, every_entry_reaches(chaos, agents))
+
+
+@pytest.mark.parametrize("mode", ["fast", "immediate"])
+def test_postgres_restarted_mid_burst(chaos: Engine, e2e_redis: redis.Redis, sender: Celery,
+                                      fleet: Fleet, chaos_postgres: PostgresServer,
+                                      mode: str) -> None:
+    agents = make_agents(chaos, 20)
+    set_prices(e2e_redis, TOKENS)
+    push_all(e2e_redis, plan(60, TOKENS, sell_every=4))
+    wait_for(lambda: executions_at_least(chaos, 60), what="the burst under way")
+    restarts = chaos_postgres.restarts
+    chaos_postgres.restart(mode)
+    assert chaos_postgres.restarts == restarts + 1
+    push_all(e2e_redis, plan(80, TOKENS, sell_every=4)[60:])  # while clients reconnect
+    settle(chaos, sender, e2e_redis, timeout=120, signals=80)
+    assert fleet.workers["w1"].popen.poll() is None
+    assert fleet.ingestor is not None and fleet.ingestor.popen.poll() is None
+    assert count(chaos, m.TradingSignal) == 80
     assert_invariants(chaos, every_entry_reaches(chaos, agents))

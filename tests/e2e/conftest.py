@@ -60,9 +60,10 @@ def stack_env(database_url: str, redis_url: str, tmp_path_factory: pytest.TempPa
 
 
 class Proc:
-    def __init__(self, name: str, args: list[str], env: dict[str, str], log: Path) -> None:
+    def __init__(self, name: str, args: list[str], env: dict[str, str], log: Path,
+                 module: str = "workers.cli") -> None:
         self.name, self.log = name, log
-        self.popen = subprocess.Popen([sys.executable, "-m", "workers.cli", *args], env=env,
+        self.popen = subprocess.Popen([sys.executable, "-m", module, *args], env=env,
                                       cwd=ROOT, stdout=log.open("w"), stderr=subprocess.STDOUT,
                                       start_new_session=True)
 
@@ -80,8 +81,8 @@ class Proc:
 
 
 def start(name: str, args: list[str], env: dict[str, str], tmp: Path,
-          ready: Callable[[Proc], bool]) -> Proc:
-    proc = Proc(name, args, env, tmp / f"{name}.log")
+          ready: Callable[[Proc], bool], module: str = "workers.cli") -> Proc:
+    proc = Proc(name, args, env, tmp / f"{name}.log", module)
     try:
         wait_for(lambda: ready(proc) or proc.popen.poll() is not None, 60, f"{name} to start")
     except AssertionError:
