@@ -1,13 +1,17 @@
 """Scenario 2: workers die mid-burst. SIGKILL of the main process (and its pool) leaves its
 messages unacknowledged until the visibility timeout restores them; SIGKILL of a pool child
 rejects its message back to the queue; SIGTERM (warm shutdown) restores the reserved ones
-at once. Afterwards every signal reaches every eligible agent exactly once."""
+at once. And the narrowest window: a kill after a task's transaction committed but before its
+message was acknowledged, so the same message runs again against work already done.
+Afterwards every signal reaches every eligible agent exactly once."""
 
 from __future__ import annotations
 
 import os
 import signal
+from pathlib import Path
 
+import pytest
 import redis
 from celery import Celery
 from sqlalchemy import Engine
@@ -76,3 +80,37 @@ def test_sigterm_warm_shutdown_restores_reserved_tasks(chaos: Engine, e2e_redis:
     fleet.start_worker("w1")
     settle(chaos, sender, e2e_redis, signals=60)
     assert_invariants(chaos, every_entry_reaches(chaos, agents))
+
+
+@pytest.mark.parametrize("victim", ["child", "main"])
+def test_a_kill_after_commit_before_ack_runs_the_message_again_harmlessly(
+        chaos: Engine, e2e_redis: redis.Redis, sender: Celery, fleet: Fleet,
+        tmp_path: Path, victim: str) -> None:
+    marker = tmp_path / "killed"
+    fleet.workers.pop("w1").stop()
+    fleet.start_worker("w1", module="tests.chaos.killer_worker", CHAOS_KILL=victim,
+                       CHAOS_KILL_MARKER=str(marker),
+                       CHAOS_KILL_AFTER="signals.fan_out,signals.fan_out_many,signals.execute")
+    agents = burst(chaos, e2e_redis, 10, 12)
+    wait_for(marker.exists, what="a task to commit and be killed before its ack")
+    task_id = marker.read_text().split()[1]
+    assert count(chaos, m.SignalExecution) > 0  # its transaction had committed
+    if victim == "main":
+        fleet.workers["w1"].popen.wait(10)
+        fleet.workers.pop("w1")
+        unacked = e2e_redis.hvals("unacked")  # decoded: e2e_redis answers str
+        assert any(task_id in v for v in unacked), "the killed message was acknowledged"
+        fleet.start_worker("w1")  # the visibility timeout hands the message to it
+    else:
+        assert fleet.workers["w1"].popen.poll() is None  # the main process forks a new child
+    wait_for(lambda: received(fleet, task_id) >= 2, 60, "the killed message delivered again")
+    fleet.workers.pop("w1").stop()
+    fleet.start_worker("w1")  # the suite's plain worker again
+    settle(chaos, sender, e2e_redis, signals=12)
+    assert_invariants(chaos, every_entry_reaches(chaos, agents))
+
+
+def received(fleet: Fleet, task_id: str) -> int:
+    """How many times any worker of this session received the message (their logs)."""
+    return sum(log.read_text(errors="replace").count(f"[{task_id}] received")
+               for log in fleet.tmp.glob("w1-*.log"))
