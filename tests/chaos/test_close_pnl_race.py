@@ -1,6 +1,8 @@
 """A buy that waits for one agent's lock while another agent's position in the token is
 closed must not make that close's proceeds count again when the reopened position closes:
-realized PnL is money too (the conservation identity of tests/chaos/invariants.py)."""
+realized PnL is money too (the conservation identity of tests/chaos/invariants.py); and the
+reopening buy is stamped after the close it waited behind, so the ledger's order is the
+order things happened in."""
 
 from __future__ import annotations
 
@@ -34,10 +36,19 @@ def test_a_close_during_a_blocked_buy_is_not_counted_twice(
         sender.send_task("signals.execute", args=[sell, [str(second)]], queue="signals")
         wait_for(lambda: count(chaos, m.AgentHistoricalSwap) == 1, what="the close")
     wait_for(lambda: count(chaos, m.AgentPosition) == 2, what="the reopening buy")
+    assert ledger_order(chaos, second) == ["buy", "sell", "buy"]  # stamped after its lock wait
     push_all(e2e_redis, [payload(TOKEN, 2, "sell")])
     settle(chaos, sender, e2e_redis, signals=4)
     assert count(chaos, m.AgentHistoricalSwap) == 3
     assert_invariants(chaos)
+
+
+def ledger_order(engine: Engine, agent_id: object) -> list[str]:
+    tx = m.AgentTransaction
+    with engine.connect() as conn:
+        rows = conn.execute(select(tx.input_mint).where(
+            tx.agent_id == agent_id, tx.transaction_type == "SWAP").order_by(tx.transaction_time))
+        return ["sell" if mint_ == TOKEN else "buy" for mint_ in rows.scalars()]
 
 
 def blocked(engine: Engine) -> bool:

@@ -14,7 +14,7 @@ from decimal import Decimal
 
 from domain.errors import InvalidConfig
 from domain.ledger import SOL_MINT, Transaction
-from domain.ports import PriceQuote, SwapExecutor, UnitOfWork
+from domain.ports import Clock, PriceQuote, SwapExecutor, UnitOfWork
 from domain.positions import Position, open_position
 from domain.signals import Signal
 from domain.wallets import Wallet
@@ -38,13 +38,14 @@ def open_in_bulk(uow: UnitOfWork, signal_id: int, signal: Signal,
                  agent_ids: Sequence[uuid.UUID], quote: PriceQuote | None,
                  swaps_for: Callable[[str, str], SwapExecutor | None],
                  rng: random.Random, max_positions: int,
-                 now: datetime, touched: Touched) -> Chunk:
+                 clock: Clock, touched: Touched) -> Chunk:
     claimed = uow.bulk.claim_executions(signal_id, agent_ids)
     chunk = Chunk(duplicates=[a for a in sorted(set(agent_ids)) if a not in claimed])
     if signal.is_exit or quote is None or not claimed:
         chunk.rest = sorted(claimed)
         return chunk
     locked = uow.bulk.lock_agents(claimed)
+    now = clock.now()  # after the locks: later than every trade these agents waited behind
     sim = [a for a, _ in locked.values() if a.trading_mode == "simulation"]
     wallets: dict[uuid.UUID, Wallet] = uow.bulk.wallets(sim)
     held = uow.bulk.open_positions(list(wallets), signal.token_address)

@@ -89,7 +89,7 @@ def _chunk(signal_id: int, signal: Signal, agent_ids: Sequence[uuid.UUID],
     with deps.uow() as uow:
         if bulk:
             chunk = open_in_bulk(uow, signal_id, signal, agent_ids, quote, deps.swaps,
-                                 deps.rng, deps.max_open_positions, now, touched)
+                                 deps.rng, deps.max_open_positions, deps.clock, touched)
             outcomes = [Outcome(a, "duplicate", "none", "already_executed")
                         for a in chunk.duplicates] + [Outcome(*d) for d in chunk.decided]
             for o in outcomes:
@@ -140,6 +140,9 @@ def _decide_and_write(uow: UnitOfWork, signal_id: int, signal: Signal, agent_id:
     if not claimed and not uow.executions.claim_execution(signal_id, agent_id):
         return Outcome(agent_id, "duplicate", "none", "already_executed")
     agent, stored_config = uow.agents.lock_with_config(agent_id)
+    # Stamped after the lock: a trade this agent waited behind (a sweep's close, another
+    # signal's buy) is earlier than this one in the ledger as in fact.
+    now = max(now, deps.clock.now())
     ctx = entries.AgentContext(agent, trading_config(stored_config), signal_id, now, deps.rng,
                                deps.max_open_positions)
     result = (entries.exit_signal if signal.is_exit else entries.entry_signal)(
