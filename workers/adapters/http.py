@@ -8,6 +8,10 @@ Rules every adapter follows through this module:
   ``PermanentError``) at once, naming the status.
 - Callers never see httpx exceptions, and no error or log line carries a URL, a header or a
   query string (RPC URLs often embed API keys): only the service and operation names.
+- An attempt as a whole (status line, headers and body) ends within its timeout: httpx's
+  timeouts bound each socket read, so a server that trickles a byte at a time would
+  otherwise hold a worker for as long as it likes. Bodies over ``max_body_bytes`` are
+  refused.
 - JSON is parsed with ``parse_float=Decimal``; ``NaN``/``Infinity`` arrive as text so the field
   fails validation instead of turning into a float.
 """
@@ -50,6 +54,7 @@ class RetryPolicy:
     base_delay_s: float = 0.25
     max_delay_s: float = 4.0
     max_retry_after_s: float = 10.0
+    max_body_bytes: int = 16 * 1024 * 1024
     sleep: Callable[[float], None] = time.sleep
     rand: Callable[[], float] = random.random
 
@@ -129,7 +134,7 @@ class RetryingHttp:
                  kwargs: dict[str, Any]) -> tuple[httpx.Response | None, str, float]:
         """One try: (response, _, _) on 2xx, (None, reason, delay) when worth retrying."""
         try:
-            response = self._client.request(method, url, timeout=self._timeout(), **kwargs)
+            response = self._read(method, url, kwargs)
         except _RETRY_EXCEPTIONS as exc:
             return None, type(exc).__name__, self.policy.backoff(attempt)
         except (httpx.HTTPError, httpx.InvalidURL) as exc:
@@ -142,6 +147,35 @@ class RetryingHttp:
     def _timeout(self) -> Any:
         timeout = self.policy.timeout_s
         return httpx.USE_CLIENT_DEFAULT if timeout is None else timeout
+
+    def _deadline_s(self) -> float:
+        """The whole attempt's budget: the policy's timeout, else the client's read timeout."""
+        if self.policy.timeout_s is not None:
+            return self.policy.timeout_s
+        read = self._client.timeout.read
+        return 30.0 if read is None else float(read)
+
+    def _read(self, method: str, url: str, kwargs: dict[str, Any]) -> httpx.Response:
+        """Send and read the whole body by a deadline; the body is returned decoded."""
+        deadline = time.monotonic() + self._deadline_s()
+        parts: list[bytes] = []
+        size = 0
+        with self._client.stream(method, url, timeout=self._timeout(), **kwargs) as response:
+            for part in response.iter_bytes():
+                size += len(part)
+                if size > self.policy.max_body_bytes:
+                    raise PermanentError(f"{self.service}: response body over "
+                                         f"{self.policy.max_body_bytes} bytes")
+                if time.monotonic() > deadline:
+                    raise httpx.ReadTimeout("the response outlasted its timeout")
+                parts.append(part)
+            if time.monotonic() > deadline:
+                raise httpx.ReadTimeout("the response outlasted its timeout")
+        headers = [(k, v) for k, v in response.headers.multi_items()
+                   if k.lower() not in ("content-encoding", "content-length",
+                                        "transfer-encoding")]
+        return httpx.Response(response.status_code, headers=headers, content=b"".join(parts),
+                              request=response.request)
 
     def _classify(self, response: httpx.Response, operation: str,
                   attempt: int) -> tuple[httpx.Response | None, str, float]:

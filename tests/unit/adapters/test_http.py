@@ -198,3 +198,48 @@ def test_timeout_from_policy_or_client_default(sleeps: Sleeps) -> None:
     RetryingHttp(client, "svc", RetryPolicy(sleep=sleeps)).get_json(URL, operation="op")
     RetryingHttp(client, "svc", RetryPolicy(timeout_s=2.0)).get_json(URL, operation="op")
     assert [t["read"] for t in timeouts] == [7.0, 2.0]  # type: ignore[index]
+
+
+class Trickle(httpx.SyncByteStream):
+    """A body sent a few bytes at a time, each within the read timeout."""
+
+    def __init__(self, body: bytes, pause_s: float) -> None:
+        self.body, self.pause_s = body, pause_s
+
+    def __iter__(self):  # type: ignore[no-untyped-def]
+        import time
+
+        for i in range(0, len(self.body), 2):
+            time.sleep(self.pause_s)
+            yield self.body[i:i + 2]
+
+
+def test_a_trickling_body_is_cut_off_at_the_attempt_timeout(sleeps: Sleeps) -> None:
+    import time
+
+    client, seen = scripted(*[httpx.Response(200, stream=Trickle(b'{"a": "1"}' * 20, 0.01))
+                              for _ in range(3)])
+    http = RetryingHttp(client, "svc", RetryPolicy(max_attempts=3, timeout_s=0.1, sleep=sleeps))
+    started = time.monotonic()
+    with pytest.raises(TransientError, match=r"gave up after 3 attempts \(ReadTimeout"):
+        http.get_json(URL, operation="op")
+    assert len(seen) == 3
+    assert time.monotonic() - started < 3 * 0.1 + 0.3  # not 3 × 100 reads × 10 ms
+
+
+def test_a_body_in_time_is_read_whole_and_decoded_once(policy: RetryPolicy) -> None:
+    import gzip
+
+    body = b'{"price": 0.000012345678901234567890}'
+    client, _ = scripted(httpx.Response(200, headers={"content-encoding": "gzip"},
+                                        content=gzip.compress(body)))
+    got = RetryingHttp(client, "svc", policy).get_json(URL, operation="op")
+    assert got == {"price": Decimal("0.000012345678901234567890")}
+
+
+def test_an_oversized_body_is_refused(sleeps: Sleeps) -> None:
+    client, seen = scripted(httpx.Response(200, content=b"[" + b"1," * 600 + b"1]"))
+    policy = RetryPolicy(max_attempts=3, max_body_bytes=1000, sleep=sleeps)
+    with pytest.raises(PermanentError, match="over 1000 bytes"):
+        RetryingHttp(client, "svc", policy).get_json(URL, operation="op")
+    assert len(seen) == 1
