@@ -81,7 +81,7 @@ class Settings(BaseSettings):
     visibility_timeout_seconds: int = Field(3600, ge=10)
     task_soft_time_limit_seconds: int = Field(60, ge=1)
     task_time_limit_seconds: int = Field(90, ge=1)
-    task_max_retries: int = Field(5, ge=0)
+    task_max_retries: int = Field(8, ge=0)  # backoff 1 s doubling to 60 s: ~3 min
     worker_concurrency: int = Field(2, ge=1)
 
     # HTTP ingest (fleet http-ingest) and fleet doctor.

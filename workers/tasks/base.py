@@ -23,8 +23,12 @@ class FleetTask(Task):  # type: ignore[misc]
     retry_backoff = 1
     retry_backoff_max = 60
     retry_jitter = True
-    max_retries = 8
     max_deliveries = 5  # a message redelivered this often (worker killed each time) is poison
+
+    @property
+    def max_retries(self) -> int:
+        """Retries of a transient failure (``SIGNALFLEET_TASK_MAX_RETRIES``), then it fails."""
+        return runtime().settings.task_max_retries
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         request = self.request
