@@ -20,7 +20,7 @@ from domain.agents import TokenMetrics
 from domain.money import install_context
 from domain.ports import PriceFeed, SwapExecutor
 from persistence.cache import Cache
-from workers.adapters.http import RetryPolicy
+from workers.adapters.http import RedisCooldown, RetryPolicy
 from workers.adapters.jupiter import JupiterClient
 from workers.adapters.live_fills import token_decimals
 from workers.adapters.paper import PaperSwapExecutor
@@ -61,13 +61,19 @@ class Runtime(Container):
         return httpx.Client(timeout=self.settings.http_timeout_seconds)
 
     @cached_property
+    def http_policy(self) -> RetryPolicy:
+        """Every HTTP adapter's retries; a 429 pauses the whole fleet's calls to that API."""
+        return RetryPolicy(max_attempts=self.settings.http_max_attempts,
+                           cooldown=RedisCooldown(self.redis))
+
+    @cached_property
     def cache(self) -> Cache:
         return Cache(self.redis)
 
     @cached_property
     def prices(self) -> PriceFeed:
         s = self.settings
-        policy = RetryPolicy(max_attempts=s.http_max_attempts)
+        policy = self.http_policy
         if s.price_feed == "jupiter":
             return JupiterPriceFeed(self.http, self.clock, url=s.jupiter_price_url,
                                     api_key=s.jupiter_api_key, policy=policy)
@@ -113,12 +119,12 @@ class Runtime(Container):
     def jupiter(self) -> JupiterClient:
         s = self.settings
         return JupiterClient(self.http, base_url=s.jupiter_swap_url, api_key=s.jupiter_api_key,
-                             policy=RetryPolicy(max_attempts=s.http_max_attempts))
+                             policy=self.http_policy)
 
     @cached_property
     def rpc(self) -> SolanaRpc:
         return SolanaRpc(self.settings.rpc_url, self.http,
-                         policy=RetryPolicy(max_attempts=self.settings.http_max_attempts))
+                         policy=self.http_policy)
 
     def live_deps(self) -> LiveDeps:
         s = self.settings

@@ -12,6 +12,9 @@ Rules every adapter follows through this module:
   timeouts bound each socket read, so a server that trickles a byte at a time would
   otherwise hold a worker for as long as it likes. Bodies over ``max_body_bytes`` are
   refused.
+- A 429 is shared: with a ``Cooldown`` in the policy (``RedisCooldown`` in the workers),
+  every process of the fleet waits out the service's ``Retry-After`` instead of each
+  spending its own request to learn it.
 - JSON is parsed with ``parse_float=Decimal``; ``NaN``/``Infinity`` arrive as text so the field
   fails validation instead of turning into a float.
 """
@@ -28,9 +31,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from email.utils import parsedate_to_datetime
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 import httpx
+import redis
 import structlog
 from pydantic import SecretStr
 
@@ -45,6 +49,41 @@ _RETRY_EXCEPTIONS = (httpx.TimeoutException, httpx.NetworkError, httpx.RemotePro
 _T = TypeVar("_T")
 
 
+class Cooldown(Protocol):
+    """Seconds a service asked every caller to wait (after a 429), shared between them."""
+
+    def remaining_s(self, service: str) -> float: ...
+
+    def hold(self, service: str, seconds: float) -> None: ...
+
+
+class RedisCooldown:
+    """A :class:`Cooldown` in Redis, so one worker's 429 pauses the whole fleet's calls.
+    Advisory: when Redis does not answer, nobody waits (the call itself will tell)."""
+
+    KEY = "sf:http:cooldown:{}"
+    MAX_HOLD_S = 120.0
+
+    def __init__(self, client: redis.Redis) -> None:
+        self._r = client
+
+    def remaining_s(self, service: str) -> float:
+        try:
+            ms: int = self._r.pttl(self.KEY.format(service))  # type: ignore[assignment]
+        except (redis.RedisError, OSError):
+            return 0.0
+        return ms / 1000 if ms > 0 else 0.0
+
+    def hold(self, service: str, seconds: float) -> None:
+        ms = int(min(seconds, self.MAX_HOLD_S) * 1000)
+        if ms <= 0:
+            return
+        try:
+            self._r.set(self.KEY.format(service), "1", px=ms)
+        except (redis.RedisError, OSError):
+            log.warning("http.cooldown_unavailable", service=service)
+
+
 @dataclass(frozen=True)
 class RetryPolicy:
     """How hard to try one call. ``sleep`` and ``rand`` are injectable for tests."""
@@ -55,6 +94,7 @@ class RetryPolicy:
     max_delay_s: float = 4.0
     max_retry_after_s: float = 10.0
     max_body_bytes: int = 16 * 1024 * 1024
+    cooldown: Cooldown | None = None
     sleep: Callable[[float], None] = time.sleep
     rand: Callable[[], float] = random.random
 
@@ -68,11 +108,6 @@ class RetryPolicy:
         """Full jitter: uniform in [0, min(max_delay, base × 2^(attempt − 1)))."""
         ceiling: float = min(self.max_delay_s, self.base_delay_s * 2.0 ** (attempt - 1))
         return self.rand() * ceiling
-
-    def retry_after(self, header: str | None) -> float | None:
-        """``Retry-After`` (seconds or HTTP date) capped at ``max_retry_after_s``."""
-        seconds = parse_retry_after(header)
-        return None if seconds is None else min(seconds, self.max_retry_after_s)
 
 
 class HttpStatusError(PermanentError):
@@ -107,9 +142,14 @@ class RetryingHttp:
             sent_headers["content-type"] = "application/json"
         reason = "no attempt"
         for attempt in range(1, self.policy.max_attempts + 1):
-            response, reason, delay = self._attempt(
-                method, url, operation, attempt,
-                {"params": params, "headers": sent_headers, "content": content})
+            wait = self._cooling_down()
+            if wait > 0:  # another caller met a 429: no request until the service allows
+                response, reason = None, "cooling down after HTTP 429"
+                delay = min(wait, self.policy.max_retry_after_s)
+            else:
+                response, reason, delay = self._attempt(
+                    method, url, operation, attempt,
+                    {"params": params, "headers": sent_headers, "content": content})
             if response is not None:
                 return response
             if attempt < self.policy.max_attempts:
@@ -143,6 +183,10 @@ class RetryingHttp:
             return self._classify(response, operation, attempt)
         # Raised outside the except block: no chained httpx error (it carries the URL).
         raise PermanentError(f"{self.service} {operation}: {failure}")
+
+    def _cooling_down(self) -> float:
+        gate = self.policy.cooldown
+        return 0.0 if gate is None else gate.remaining_s(self.service)
 
     def _timeout(self) -> Any:
         timeout = self.policy.timeout_s
@@ -183,8 +227,12 @@ class RetryingHttp:
         if 200 <= status < 300:
             return response, "", 0.0
         if status in (408, 429) or status >= 500:
-            delay = self.policy.retry_after(response.headers.get("retry-after"))
-            return None, f"HTTP {status}", self.policy.backoff(attempt) if delay is None else delay
+            asked = parse_retry_after(response.headers.get("retry-after"))
+            delay = self.policy.backoff(attempt) if asked is None else min(
+                asked, self.policy.max_retry_after_s)
+            if status == 429 and self.policy.cooldown is not None:
+                self.policy.cooldown.hold(self.service, delay if asked is None else asked)
+            return None, f"HTTP {status}", delay
         raise HttpStatusError(self.service, operation, status, _error_code(response))
 
 

@@ -243,3 +243,54 @@ def test_an_oversized_body_is_refused(sleeps: Sleeps) -> None:
     with pytest.raises(PermanentError, match="over 1000 bytes"):
         RetryingHttp(client, "svc", policy).get_json(URL, operation="op")
     assert len(seen) == 1
+
+
+class Gate:
+    """An in-memory Cooldown: what RedisCooldown shares between processes."""
+
+    def __init__(self) -> None:
+        self.until: dict[str, float] = {}
+        self.held: list[tuple[str, float]] = []
+
+    def remaining_s(self, service: str) -> float:
+        return self.until.get(service, 0.0)
+
+    def hold(self, service: str, seconds: float) -> None:
+        self.held.append((service, seconds))
+        self.until[service] = seconds
+
+
+def test_a_429_holds_every_caller_of_the_service(sleeps: Sleeps) -> None:
+    gate = Gate()
+    client, seen = scripted(httpx.Response(429, headers={"retry-after": "30"}),
+                            httpx.Response(200, json={"ok": True}))
+    policy = RetryPolicy(max_attempts=3, cooldown=gate, sleep=sleeps)
+    with pytest.raises(TransientError, match="cooling down after HTTP 429"):
+        RetryingHttp(client, "svc", policy).get_json(URL, operation="op")
+    assert gate.held == [("svc", 30.0)]  # the service's own figure, uncapped, for everyone
+    assert len(seen) == 1  # the next attempts waited instead of asking again
+    assert sleeps == [10.0, 10.0]  # each wait capped at max_retry_after_s
+    other, other_seen = scripted(httpx.Response(200, json={}))
+    with pytest.raises(TransientError):  # another caller of the same service asks nothing
+        RetryingHttp(other, "svc", policy).get_json(URL, operation="op")
+    assert other_seen == []
+    gate.until["svc"] = 0.0  # the hold over: calls go out again
+    assert RetryingHttp(client, "svc", policy).get_json(URL, operation="op") == {"ok": True}
+
+
+def test_the_redis_cooldown_expires_and_fails_open() -> None:
+    import fakeredis
+    import redis as redis_lib
+
+    from workers.adapters.http import RedisCooldown
+
+    gate = RedisCooldown(fakeredis.FakeRedis())
+    assert gate.remaining_s("svc") == 0.0
+    gate.hold("svc", 2.5)
+    assert 2.0 < gate.remaining_s("svc") <= 2.5
+    assert gate.remaining_s("other") == 0.0
+    gate.hold("svc", 10_000)
+    assert gate.remaining_s("svc") <= RedisCooldown.MAX_HOLD_S
+    down = RedisCooldown(redis_lib.Redis(port=1, socket_connect_timeout=0.1))
+    assert down.remaining_s("svc") == 0.0  # Redis down: nobody waits
+    down.hold("svc", 1.0)  # and nothing raises
