@@ -12,6 +12,7 @@ from typing import Any, Protocol, TypeVar
 
 from domain.base58 import is_public_key
 from domain.errors import InvalidInput
+from domain.json_text import unstorable
 from domain.money import to_decimal
 
 Errors = list[tuple[str, str]]
@@ -131,6 +132,8 @@ class Strs:
     def _check(self, item: object, path: str, errors: Errors) -> None:
         if not isinstance(item, str) or not item or len(item) > self.max_len:
             errors.append((path, f"must be a string of 1..{self.max_len} characters"))
+        elif unstorable(item):  # JSONB cannot hold it: refused here, not by the database
+            errors.append((path, "must not contain NUL characters or lone surrogates"))
         elif self.mint and not is_public_key(item):
             errors.append((path, "must be a base58 token address (32 bytes)"))
 

@@ -152,7 +152,9 @@ def to_decimal(value: object, field: str) -> Decimal:
     ``InvalidInput(field, reason)``.
     """
     number = _read_number(value, field)
-    if number and not -MAX_MAGNITUDE <= number.adjusted() <= MAX_MAGNITUDE:
+    if not number:  # one zero for all: ``0e-999999999999`` is zero, but would not print
+        return Decimal(0)
+    if not -MAX_MAGNITUDE <= number.adjusted() <= MAX_MAGNITUDE:
         raise InvalidInput(field, "is out of range")
     if len(number.as_tuple().digits) > MAX_DIGITS:
         raise InvalidInput(field, f"has more than {MAX_DIGITS} digits")
@@ -175,5 +177,8 @@ def _read_number(value: object, field: str) -> Decimal:
     if isinstance(value, str):
         if not _DECIMAL_TEXT.fullmatch(value):
             raise InvalidInput(field, f"must be a decimal number, got {value!r}")
-        return Decimal(value)
+        try:
+            return Decimal(value)
+        except ArithmeticError:  # an exponent past what Decimal itself can hold
+            raise InvalidInput(field, "is out of range") from None
     raise InvalidInput(field, f"must be a number, got {type(value).__name__}")

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 from domain.base58 import is_public_key
 from domain.errors import InvalidSignal
+from domain.json_text import unstorable
 
 EXIT_SIGNAL_TYPE = "sell"
 # SPEC gives no bound for activation_reason; a trader-readable note never needs more than this.
@@ -38,7 +39,7 @@ def _text(field: str, value: object, max_len: int) -> str:
         raise InvalidSignal(field, "must not be empty")
     if len(value) > max_len:
         raise InvalidSignal(field, f"must be at most {max_len} characters, got {len(value)}")
-    if "\x00" in value or any("\ud800" <= ch <= "\udfff" for ch in value):
+    if unstorable(value):
         # PostgreSQL cannot store either; refusing here keeps one bad message from failing
         # the whole batch it arrived in.
         raise InvalidSignal(field, "must not contain NUL characters or lone surrogates")

@@ -40,6 +40,7 @@ from pydantic import SecretStr
 
 from domain.base58 import is_public_key
 from domain.errors import PermanentError, TransientError
+from domain.json_text import loads_exact
 
 log = structlog.get_logger(__name__)
 
@@ -257,7 +258,7 @@ def _error_code(response: httpx.Response) -> str | None:
     """A short machine code from an error body (``errorCode``/``code``), never free text."""
     try:
         body = loads_json(response.content)
-    except (ValueError, RecursionError):
+    except ValueError:
         return None
     if not isinstance(body, dict):
         return None
@@ -272,14 +273,14 @@ def decode_json(response: httpx.Response, *, service: str, operation: str) -> An
     """The body as JSON with Decimal numbers; a body that is not JSON is transient."""
     try:
         return loads_json(response.content)
-    except (ValueError, RecursionError):
+    except ValueError:
         pass
     raise TransientError(f"{service} {operation}: response is not valid JSON")
 
 
 def loads_json(text: str | bytes) -> Any:
     """``json.loads`` with Decimal floats; NaN/Infinity stay text (and fail validation)."""
-    return json.loads(text, parse_float=Decimal, parse_constant=str)
+    return loads_exact(text, constants_as_text=True)
 
 
 def dumps_json(value: Any) -> str:

@@ -11,6 +11,7 @@ from typing import Any
 import typer
 
 from domain.errors import InvalidInput
+from domain.json_text import loads_exact
 from domain.signals import parse_signal
 from persistence import queries
 from workers.cli.common import console, container, emit, errors
@@ -33,7 +34,7 @@ def _read_config(path: Path | None) -> dict[str, Any] | None:
     if path is None:
         return None
     try:
-        data = json.loads(path.read_text(), parse_float=Decimal)
+        data = loads_exact(path.read_text())
     except (OSError, ValueError) as exc:
         raise InvalidInput("config", f"cannot read {path}: {exc}") from None
     if not isinstance(data, dict):

@@ -10,6 +10,7 @@ from typing import Any
 from domain.agents import TRADING_MODES, Agent
 from domain.config import TradingConfig
 from domain.errors import InvalidInput
+from domain.json_text import unstorable
 from domain.ledger import SOL_MINT, SOL_SYMBOL, Transaction
 from domain.money import sol
 from domain.ports import Clock, UnitOfWork
@@ -23,6 +24,8 @@ def create_agent(uow: UnitOfWork, clock: Clock, *, name: str, mode: str = "simul
                  user_email: str = DEFAULT_OPERATOR) -> uuid.UUID:
     if not 3 <= len(name.strip()) <= 50 or name != name.strip():
         raise InvalidInput("name", "must be 3 to 50 characters without surrounding spaces")
+    if unstorable(name):
+        raise InvalidInput("name", "must not contain NUL characters or lone surrogates")
     if mode not in TRADING_MODES:
         raise InvalidInput("mode", f"must be one of {', '.join(TRADING_MODES)}")
     if deposit_sol < 0 or sol(deposit_sol) != deposit_sol:

@@ -9,10 +9,8 @@ No ``from __future__ import annotations`` here: FastAPI reads the dependency ann
 the routes (defined inside ``create_app``) at runtime.
 """
 
-import json
 from collections.abc import Callable
 from dataclasses import dataclass
-from decimal import Decimal
 from typing import Annotated, Any
 
 import structlog
@@ -21,6 +19,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.security import APIKeyHeader
 
 from domain.errors import InvalidSignal
+from domain.json_text import loads_exact
 from domain.signals import parse_signal
 from workers.handlers.ingest import Ingested, store_signals
 from workers.handlers.keys import Principal, authenticate
@@ -96,8 +95,8 @@ async def read_json(request: Request, max_bytes: int) -> Any:
         if len(body) > max_bytes:
             raise TooLarge(max_bytes)
     try:
-        return json.loads(body, parse_float=Decimal)
-    except (ValueError, RecursionError):
+        return loads_exact(body)
+    except ValueError:
         raise InvalidSignal("payload", "not valid JSON") from None
 
 

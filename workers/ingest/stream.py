@@ -9,11 +9,9 @@ crash between commit and XACK stores nothing twice.
 
 from __future__ import annotations
 
-import json
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
-from decimal import Decimal
 from functools import cached_property
 from typing import Any
 
@@ -21,6 +19,7 @@ import redis
 import structlog
 
 from domain.errors import TransientError
+from domain.json_text import loads_exact
 from domain.ports import Clock, UnitOfWork
 from domain.signals import Signal
 from workers.handlers.ingest import Rejected, store_signals, validate
@@ -150,7 +149,7 @@ def _parse(message_id: str, fields: dict[Any, Any]) -> Signal | Rejected:
     except UnicodeDecodeError:
         return Rejected("payload", "not UTF-8 text")
     try:
-        data = json.loads(text, parse_float=Decimal)
+        data = loads_exact(text)
     except ValueError:
         return Rejected("payload", "not valid JSON")
     if not isinstance(data, dict):

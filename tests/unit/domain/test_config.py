@@ -285,3 +285,16 @@ def test_custom_take_profit_plan_from_config() -> None:
     assert plan.levels == (TakeProfitLevel(D(10), D(20)),)
     assert (plan.moon_bag_enabled, plan.moon_bag_trigger_percent,
             plan.moon_bag_retain_percent) == (True, D(70), D(30))
+
+
+@pytest.mark.parametrize("text", ["\x00", "buy\ud800"])
+def test_signal_types_postgresql_cannot_store_are_refused(text: str) -> None:
+    assert paths_of({"signals": {"allowedSignalTypes": ["buy", text]}}) == [
+        "signals.allowedSignalTypes[1]"]
+
+
+def test_numbers_past_decimal_are_refused_by_field() -> None:
+    assert paths_of({"purchaseLimits": {"minimumAgentBalance": "1e9999999999999999999999"}}) == [
+        "purchaseLimits.minimumAgentBalance"]
+    zero = TradingConfig.from_dict({"stopLoss": {"defaultPercentage": "0e-999999999999999999"}})
+    assert json.dumps(zero.to_dict(), default=str)  # prints: no 10^18-digit string
