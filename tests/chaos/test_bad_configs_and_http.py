@@ -41,6 +41,7 @@ from hypothesis import strategies as st
 from sqlalchemy import Engine, text
 
 from domain.config import DCA_MODES, TP_MODES, TradingConfig
+from domain.config import deep_merge as merged  # SPEC §9's merge (unit-tested on its own)
 from domain.errors import InvalidConfig, InvalidInput
 from domain.ports import UnitOfWork
 from domain.signals import Signal, parse_signal
@@ -133,16 +134,6 @@ def template_at(where: Where) -> Any:
         else:
             return _MISSING
     return node
-
-
-def merged(base: Any, over: Any) -> Any:
-    """SPEC §9: objects merge key by key, arrays and scalars replace."""
-    if isinstance(base, dict) and isinstance(over, Mapping):
-        out = dict(base)
-        for key, value in over.items():
-            out[key] = merged(base[key], value) if key in base else value
-        return out
-    return over
 
 
 def positions(node: Any, where: Where = (), tmpl: Any = DEFAULT,
