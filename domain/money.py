@@ -153,7 +153,7 @@ def to_decimal(value: object, field: str) -> Decimal:
     """
     number = _read_number(value, field)
     if not number:  # one zero for all: ``0e-999999999999`` is zero, but would not print
-        return Decimal(0)
+        return ZERO
     if not -MAX_MAGNITUDE <= number.adjusted() <= MAX_MAGNITUDE:
         raise InvalidInput(field, "is out of range")
     if len(number.as_tuple().digits) > MAX_DIGITS:
