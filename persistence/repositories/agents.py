@@ -46,6 +46,10 @@ class UserRepository:
     def find(self, email: str) -> uuid.UUID | None:
         return self._s.execute(select(m.User.id).where(m.User.email == email)).scalar_one_or_none()
 
+    def exists(self, user_id: uuid.UUID) -> bool:
+        stmt = select(m.User.id).where(m.User.id == user_id)
+        return self._s.execute(stmt).scalar_one_or_none() is not None
+
 
 class AgentRepository:
     def __init__(self, session: Session) -> None:

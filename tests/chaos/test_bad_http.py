@@ -7,8 +7,10 @@ row. 500 cases in ``make test``, 10k in ``make chaos``; the smallest failing cas
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import json
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from decimal import Decimal
@@ -44,6 +46,7 @@ class Http:
     client: TestClient
     engine: Engine
     key: str
+    user_id: uuid.UUID  # the key's user: every stored signal is theirs
     max_body: int
     enqueued: list[tuple[int, bool]]  # (signal id, its row committed when enqueued)
 
@@ -54,6 +57,9 @@ def http(clean_db: Engine, e2e_redis: redis.Redis, database_url: str,
     factory = make_session_factory(clean_db)
     key = create_key(cast("UnitOfWork", SqlAlchemyUnitOfWork(factory)), Clock(),
                      user_email="provider@example.com", scopes=["signals"]).key
+    with SqlAlchemyUnitOfWork(factory) as uow:
+        user_id = uow.users.find("provider@example.com")
+    assert user_id is not None
     settings_ = Settings(_env_file=None, http_rate_limit_per_minute=10**9)  # type: ignore[call-arg]
     rt = Runtime(settings_, ServiceUrls(database_url, redis_url, redis_url, False))
     enqueued: list[tuple[int, bool]] = []
@@ -65,7 +71,7 @@ def http(clean_db: Engine, e2e_redis: redis.Redis, database_url: str,
         enqueued.append((signal_id, row is not None))
 
     client = TestClient(create_app(rt, enqueue_fan_out=record), raise_server_exceptions=False)
-    yield Http(client, clean_db, key, rt.settings.http_max_body_bytes, enqueued)
+    yield Http(client, clean_db, key, user_id, rt.settings.http_max_body_bytes, enqueued)
     client.close()
     rt.dispose()
 
@@ -154,6 +160,11 @@ def post_one(http: Http, content: str | bytes) -> str:
         assert answer["field"] in {*FIELDS, "payload", *names} and answer["reason"], answer
         assert after == count and http.enqueued == []
         return "rejected"
+    if want.user_id not in (None, http.user_id):  # another user's agents: refused
+        assert code == 403 and "user_id" in answer["detail"], (code, answer)
+        assert after == count and http.enqueued == []
+        return "rejected"
+    want = dataclasses.replace(want, user_id=http.user_id)
     if existing is not None:  # a repeated idempotency key: the existing row, nothing new
         assert code == 409 and answer["id"] == existing, (code, answer)
         assert after == count and http.enqueued == []

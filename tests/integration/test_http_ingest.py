@@ -4,113 +4,24 @@ schemathesis run of the OpenAPI spec finding no 5xx."""
 
 from __future__ import annotations
 
-import base64
-import json
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 import redis
 import schemathesis
-from celery import Celery
-from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from schemathesis.checks import not_a_server_error
 from schemathesis.generation import GenerationMode
 from sqlalchemy import Engine, text
 
-from persistence.db import make_session_factory
-from persistence.unit_of_work import SqlAlchemyUnitOfWork
-from workers.bootstrap import ServiceUrls, celery_broker_url
+from tests.integration.http_support import BONK, VALID, FixedClock, post
+from tests.integration.http_support import count_signals as _count
+from tests.integration.http_support import queued as _queued
 from workers.handlers.keys import create_key, hash_key, revoke_key
-from workers.http import create_app
-from workers.runtime import Runtime
-from workers.settings import Settings
-
-BONK = "DezXAZ8z7PnrnRJjz3wXBoRgixCa6xjnB7YaB1pPB263"
-VALID = {"token_address": BONK, "signal_type": "buy", "signal_strength": 80, "symbol": "BONK"}
-
-
-class FixedClock:
-    def now(self) -> datetime:
-        return datetime.now(UTC)
-
-
-class BrokerRuntime(Runtime):
-    """The real runtime on the test services; ``send`` publishes to a private queue of the
-    test broker (a running e2e worker never takes it) and records whether the signal's row
-    was already committed when the message left."""
-
-    def __init__(self, settings: Settings, urls: ServiceUrls, engine: Engine) -> None:
-        super().__init__(settings, urls)
-        self.queue = f"http-test-{uuid.uuid4().hex[:8]}"
-        self.producer = Celery("http-test", broker=celery_broker_url(urls.broker_url))
-        self.committed_at_send: list[bool] = []
-        self._engine = engine
-
-    def send(self, name: str, *args: object) -> None:
-        with self._engine.connect() as conn:
-            row = conn.execute(text("SELECT 1 FROM trading_signals WHERE id = :id"),
-                               {"id": args[0]}).first()
-        self.committed_at_send.append(row is not None)
-        self.producer.send_task(name, args=list(args), queue=self.queue)
-
-
-@pytest.fixture
-def make_client(clean_db: Engine, redis_client: redis.Redis, database_url: str,
-                redis_url: str) -> Iterator[Callable[..., tuple[TestClient, BrokerRuntime]]]:
-    made: list[tuple[TestClient, BrokerRuntime]] = []
-
-    def make(rate_limit: int = 1000) -> tuple[TestClient, BrokerRuntime]:
-        s = Settings(_env_file=None, http_rate_limit_per_minute=rate_limit)  # type: ignore[call-arg]
-        rt = BrokerRuntime(s, ServiceUrls(database_url, redis_url, redis_url, False), clean_db)
-        client = TestClient(create_app(rt), raise_server_exceptions=False)
-        made.append((client, rt))
-        return client, rt
-
-    yield make
-    for client, rt in made:
-        client.close()
-        rt.producer.close()
-        rt.dispose()
-
-
-@pytest.fixture
-def uow_factory(clean_db: Engine) -> Callable[[], SqlAlchemyUnitOfWork]:
-    factory = make_session_factory(clean_db)
-    return lambda: SqlAlchemyUnitOfWork(factory)
-
-
-@pytest.fixture
-def api_key(uow_factory: Callable[[], SqlAlchemyUnitOfWork]) -> str:
-    return create_key(uow_factory(), FixedClock(), user_email="provider@example.com",
-                      scopes=["signals"]).key
-
-
-def _count(engine: Engine) -> int:
-    with engine.connect() as conn:
-        return int(conn.execute(text("SELECT count(*) FROM trading_signals")).scalar_one())
-
-
-def _queued(client: redis.Redis, queue: str) -> list[tuple[str, Any]]:
-    """(task name, args) of every message waiting in a kombu Redis queue."""
-    out = []
-    for raw in client.lrange(queue, 0, -1):
-        message = json.loads(raw)
-        body = json.loads(base64.b64decode(message["body"]))
-        out.append((message["headers"]["task"], body[0]))
-    return out
-
-
-def post(client: TestClient, body: Any, key: str | None) -> Any:
-    headers = {} if key is None else {"X-API-Key": key}
-    content = body if isinstance(body, str | bytes) else json.dumps(body)
-    return client.post("/v1/signals", content=content,
-                       headers={**headers, "Content-Type": "application/json"})
-
 
 # --- auth and scopes ---------------------------------------------------------------------
 

@@ -24,7 +24,9 @@ def _runtime():  # type: ignore[no-untyped-def]
 @app.command("create")
 def create(user: str = typer.Option(..., "--user", help="the provider's email"),
            scope: list[str] = typer.Option(["signals"], "--scope",
-                                           help="repeat for several; known: signals"),
+                                           help="repeat for several: signals (push signals "
+                                                "for this user), read (the read endpoints), "
+                                                "admin (every scope; signals for any user)"),
            name: str = typer.Option("default", "--name"),
            as_json: bool = typer.Option(False, "--json", help="Print JSON for scripts.")) -> None:
     """Create a key; prints it once on stdout (the details go to stderr)."""

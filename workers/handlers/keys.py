@@ -19,7 +19,10 @@ from domain.ports import Clock, UnitOfWork
 log = structlog.get_logger(__name__)
 KEY_PREFIX = "sf_"
 PREFIX_LENGTH = 8
-SCOPES = ("signals",)
+# `signals`: push signals for the key's own user; `read`: the read endpoints; `admin`: every
+# scope, and signals for any user.
+SCOPES = ("signals", "read", "admin")
+ADMIN = "admin"
 MAX_PRESENTED_LENGTH = 256
 
 
@@ -45,6 +48,10 @@ class Principal:
     key_id: uuid.UUID
     user_id: uuid.UUID
     scopes: tuple[str, ...]
+
+    @property
+    def is_admin(self) -> bool:
+        return ADMIN in self.scopes
 
 
 def hash_key(key: str) -> str:
@@ -108,7 +115,7 @@ def authenticate(uow: UnitOfWork, clock: Clock, presented: str | None,
             raise Unauthenticated("unknown API key")
         if stored.revoked_at is not None:
             raise Unauthenticated("this API key was revoked")
-        if scope not in stored.scopes:
+        if scope not in stored.scopes and ADMIN not in stored.scopes:
             raise Forbidden(f"this API key lacks the `{scope}` scope")
         uow.api_keys.touch(stored.id, clock.now())
         uow.commit()

@@ -1,41 +1,42 @@
 """HTTP ingest for providers that cannot reach Redis: ``POST /v1/signals`` (FastAPI).
 
-Each request: authenticate ``X-API-Key`` (SHA-256 lookup, constant-time compare, scope
-``signals``), count it against the key's rate limit, parse the body with the domain parser,
-store the signal and enqueue its fan-out after commit (``store_signals``), answer 201 with the
-stored row. Nothing here holds state: run as many processes as needed.
+Each request: authenticate ``X-API-Key`` and count it against the key's rate limit
+(``workers.http.auth.require_scope("signals")``), parse the body with the domain parser, give
+the signal to the key's user (another user only with the ``admin`` scope), store it and
+enqueue its fan-out after commit (``store_signals``), answer 201 with the stored row. Nothing
+here holds state: run as many processes as needed.
 
 No ``from __future__ import annotations`` here: FastAPI reads the dependency annotations of
 the routes (defined inside ``create_app``) at runtime.
 """
 
+import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Annotated, Any
 
 import structlog
-from fastapi import Depends, FastAPI, Request, Response, Security
+from fastapi import Depends, FastAPI, Request, Response
 from fastapi.concurrency import run_in_threadpool
-from fastapi.security import APIKeyHeader
 
 from domain.errors import InvalidSignal
 from domain.json_text import loads_exact
 from domain.signals import parse_signal
 from workers.handlers.ingest import Ingested, store_signals
-from workers.handlers.keys import Principal, authenticate
-from workers.http.errors import Duplicate, RateLimited, TooLarge, install_error_handlers
+from workers.handlers.keys import Principal
+from workers.http.auth import Gate, install_gate, require_scope, signal_owner
+from workers.http.errors import Duplicate, TooLarge, install_error_handlers
 from workers.http.ratelimit import RateLimiter
 from workers.http.schemas import REQUEST_BODY, RESPONSES, Health, SignalOut
 from workers.runtime import Runtime
 
 log = structlog.get_logger(__name__)
-SCOPE = "signals"
-API_KEY = APIKeyHeader(name="X-API-Key", auto_error=False,
-                       description="a key from `fleet keys create --scope signals`")
-DESCRIPTION = """Push trading signals to signalfleet over HTTP (SPEC §2).
+DESCRIPTION = """Push trading signals to signalfleet over HTTP.
 
-Authenticate with an `X-API-Key` header (scope `signals`). A stored signal answers 201; its
-fan-out to the agents is enqueued after the row commits. Errors name the bad field."""
+Authenticate with an `X-API-Key` header (scope `signals`). A signal belongs to the key's user
+and reaches only that user's agents; a `user_id` naming another user answers 403 unless the
+key has the `admin` scope. A stored signal answers 201; its fan-out to the agents is enqueued
+after the row commits. Errors name the bad field."""
 
 
 @dataclass(frozen=True)
@@ -45,17 +46,15 @@ class IngestService:
     enqueue_fan_out: Callable[[int], None]
     max_body_bytes: int
 
-    def authorize(self, presented: str | None) -> Principal:
-        rt = self.runtime
-        principal = authenticate(rt.uow(), rt.clock, presented, SCOPE)
-        verdict = self.limiter.hit(str(principal.key_id), rt.clock.now().timestamp())
-        if not verdict.allowed:
-            raise RateLimited(verdict.retry_after)
-        return principal
-
     def store(self, payload: Any, principal: Principal) -> SignalOut:
         rt = self.runtime
         signal = parse_signal(_checked(payload))
+        owner = signal_owner(principal, signal.user_id)
+        if owner != principal.user_id:
+            with rt.uow() as uow:
+                if not uow.users.exists(owner):
+                    raise InvalidSignal("user_id", f"no user {owner}")
+        signal = dataclasses.replace(signal, user_id=owner)
         result: Ingested = store_signals([signal], rt.uow(), rt.clock, self.enqueue_fan_out)[0]
         if not result.created:
             raise Duplicate(result.signal_id)
@@ -111,14 +110,13 @@ def create_app(runtime: Runtime, *,
         max_body_bytes=settings.http_max_body_bytes)
     app = FastAPI(title="signalfleet ingest", version="1", description=DESCRIPTION)
     install_error_handlers(app)
-
-    def principal(key: Annotated[str | None, Security(API_KEY)]) -> Principal:
-        return service.authorize(key)
+    install_gate(app, Gate(runtime, service.limiter))
+    signals_key = Depends(require_scope("signals"))
 
     @app.post("/v1/signals", status_code=201, response_model=SignalOut, responses=RESPONSES,
               openapi_extra=REQUEST_BODY, summary="Push one signal", tags=["signals"])
     async def post_signal(request: Request,
-                          who: Annotated[Principal, Depends(principal)]) -> SignalOut:
+                          who: Annotated[Principal, signals_key]) -> SignalOut:
         payload = await read_json(request, service.max_body_bytes)
         return await run_in_threadpool(service.store, payload, who)
 
