@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
+from datetime import datetime
 from decimal import Decimal
 from typing import Literal
 
@@ -19,6 +20,7 @@ class Agent:
     trading_mode: TradingMode = "simulation"
     automated_trading_simulation: bool = True
     automated_trading_live: bool = True
+    archived_at: datetime | None = None  # retired by the operator: no signal reaches it
 
     @property
     def automation_on(self) -> bool:

@@ -119,6 +119,9 @@ class Agent(Base):
     updated_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), server_default=func.now(), onupdate=func.now()
     )
+    # Retired by the operator (no open positions then): no signal reaches it any more; its
+    # history, ledger and balances stay readable.
+    archived_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
 class AgentWallet(Base):

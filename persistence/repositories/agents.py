@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable, Sequence
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import and_, exists, insert, or_, select, update
@@ -17,7 +18,7 @@ from persistence import models as m
 
 _AGENT_COLUMNS = (
     m.Agent.id, m.Agent.user_id, m.Agent.name, m.Agent.trading_mode,
-    m.Agent.automated_trading_simulation, m.Agent.automated_trading_live,
+    m.Agent.automated_trading_simulation, m.Agent.automated_trading_live, m.Agent.archived_at,
 )
 
 
@@ -25,7 +26,7 @@ def _agent(row: Any) -> Agent:
     return Agent(
         id=row.id, user_id=row.user_id, name=row.name, trading_mode=row.trading_mode,
         automated_trading_simulation=row.automated_trading_simulation,
-        automated_trading_live=row.automated_trading_live,
+        automated_trading_live=row.automated_trading_live, archived_at=row.archived_at,
     )
 
 
@@ -96,6 +97,7 @@ class AgentRepository:
         exit signals, holding the token); the config rules are the domain's to apply."""
         live = m.Agent.trading_mode == "live"
         stmt = select(*_AGENT_COLUMNS, m.Agent.trading_config).where(
+            m.Agent.archived_at.is_(None),
             or_(and_(live, m.Agent.automated_trading_live),
                 and_(~live, m.Agent.automated_trading_simulation)))
         if user_id is not None:
@@ -120,6 +122,20 @@ class AgentRepository:
 
     def set_config(self, agent_id: uuid.UUID, config: dict[str, Any] | None) -> None:
         stmt = update(m.Agent).where(m.Agent.id == agent_id).values(trading_config=config)
+        self._s.execute(stmt)
+
+    def name_taken(self, user_id: uuid.UUID, name: str, *,
+                   other_than: uuid.UUID | None = None) -> bool:
+        same = exists().where(m.Agent.user_id == user_id, m.Agent.name == name)
+        if other_than is not None:
+            same = same.where(m.Agent.id != other_than)
+        return bool(self._s.execute(select(same)).scalar_one())
+
+    def rename(self, agent_id: uuid.UUID, name: str) -> None:
+        self._s.execute(update(m.Agent).where(m.Agent.id == agent_id).values(name=name))
+
+    def archive(self, agent_id: uuid.UUID, now: datetime) -> None:
+        stmt = update(m.Agent).where(m.Agent.id == agent_id).values(archived_at=now)
         self._s.execute(stmt)
 
     def all(self, user_id: uuid.UUID | None = None) -> Sequence[Agent]:

@@ -8,6 +8,8 @@ from workers.cli import (
     agents,
     db,
     keys,
+    ledger,
+    operators,
     ops,
     processes,
     replay,
@@ -28,6 +30,9 @@ app.add_typer(agents.positions_app, name="positions")
 app.add_typer(keys.app, name="keys")
 app.add_typer(wallets.app, name="wallets")
 app.add_typer(snapshots.app, name="snapshots")
+app.add_typer(ledger.trades_app, name="trades")
+app.command()(ledger.transactions)
+operators.register(agents.agents_app)
 app.command()(agents.executions)
 app.command()(agents.balances)
 app.command()(trading.report)

@@ -15,6 +15,7 @@ from domain.json_text import loads_exact
 from domain.signals import parse_signal
 from persistence import queries
 from workers.cli.common import console, container, emit, errors
+from workers.cli.operators import show_config
 from workers.handlers import agents as agent_cases
 
 agents_app = typer.Typer(help="Create, list and configure agents.", no_args_is_help=True)
@@ -78,16 +79,15 @@ def list_agents(as_json: bool = JsonOpt) -> None:
 
 @agents_app.command("config")
 def config_cmd(agent_id: uuid.UUID,
-               set_file: Path | None = typer.Option(None, "--set", help="new config JSON")) -> None:
-    """Show an agent's trading config, or replace it with --set FILE."""
+               set_file: Path | None = typer.Option(None, "--set", help="new config JSON"),
+               as_json: bool = JsonOpt) -> None:
+    """Show the trading rules in effect (defaults merged) and what differs from the
+    defaults; --set FILE replaces the stored config first."""
     rt = _runtime()
     with errors():
         if set_file is not None:
             agent_cases.set_config(rt.uow(), agent_id, _read_config(set_file))
-        with rt.uow() as uow:
-            stored = uow.agents.get_config(agent_id)
-            uow.agents.get(agent_id)
-    typer.echo(json.dumps(stored, indent=2))
+    show_config(rt, agent_id, as_json=as_json)
 
 
 @signals_app.command("push")

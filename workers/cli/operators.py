@@ -1,0 +1,96 @@
+"""``fleet agents deposit/withdraw/rename/archive``: the operator's money and agent lifecycle.
+
+Each prints one line on success; a refusal is one line naming the field and the fix."""
+
+from __future__ import annotations
+
+import uuid
+from decimal import Decimal
+from typing import Any
+
+import typer
+
+from domain.money import sol
+from workers.cli.common import container, errors
+from workers.handlers.operators import lifecycle, money
+
+AgentArg = typer.Argument(..., metavar="AGENT_ID", help="the agent's id (`fleet agents list`)")
+
+
+def _sol(amount: Decimal) -> str:
+    """A SOL amount for people: the ledger's 8 decimals, trailing zeros dropped."""
+    return format(sol(amount).normalize(), "f")
+
+
+def _runtime() -> Any:
+    from workers.runtime import runtime
+
+    container()  # refuses a database not at head
+    return runtime()
+
+
+def deposit(agent_id: uuid.UUID = AgentArg,
+            amount: str = typer.Argument(..., metavar="SOL", help="e.g. 2.5")) -> None:
+    """Deposit SOL into the agent's simulation wallet (a DEPOSIT ledger entry)."""
+    rt = _runtime()
+    with errors():
+        moved = money.deposit(rt.uow(), rt.clock, agent_id, amount)
+    typer.echo(f"deposited {_sol(moved.amount_sol)} SOL into {moved.wallet_address}; "
+               f"balance {_sol(moved.balance_sol)} SOL (transaction {moved.transaction_id})")
+
+
+def withdraw(agent_id: uuid.UUID = AgentArg,
+             amount: str = typer.Argument(..., metavar="SOL", help="e.g. 2.5")) -> None:
+    """Withdraw SOL from the agent's simulation wallet (a WITHDRAWAL ledger entry); refused
+    above the balance, naming what is available."""
+    rt = _runtime()
+    with errors():
+        moved = money.withdraw(rt.uow(), rt.clock, agent_id, amount)
+    typer.echo(f"withdrew {_sol(moved.amount_sol)} SOL from {moved.wallet_address}; "
+               f"balance {_sol(moved.balance_sol)} SOL (transaction {moved.transaction_id})")
+
+
+def rename(agent_id: uuid.UUID = AgentArg,
+           name: str = typer.Argument(..., metavar="NEW_NAME")) -> None:
+    """Give the agent a new name (3 to 50 characters, unique per user)."""
+    rt = _runtime()
+    with errors():
+        old = lifecycle.rename(rt.uow(), agent_id, name)
+    typer.echo(f"renamed {old.name!r} to {name!r}")
+
+
+def archive(agent_id: uuid.UUID = AgentArg) -> None:
+    """Retire the agent: no signal reaches it any more; its history stays. Refused while it
+    has open positions."""
+    rt = _runtime()
+    with errors():
+        at = lifecycle.archive(rt.uow(), rt.clock, agent_id)
+    typer.echo(f"archived {agent_id} at {at.isoformat()}")
+
+
+def register(agents_app: typer.Typer) -> None:
+    for command in (deposit, withdraw, rename, archive):
+        agents_app.command()(command)
+
+
+def show_config(rt: Any, agent_id: uuid.UUID, *, as_json: bool) -> None:
+    """The rules in effect (the stored config merged over the defaults) and what differs."""
+    import json
+
+    from workers.handlers.operators.rules_view import effective_config
+
+    with errors():
+        shown = effective_config(rt.uow(), agent_id)
+    diffs = [{"path": d.path, "default": d.default, "effective": d.effective}
+             for d in shown.differences]
+    if as_json:
+        typer.echo(json.dumps({"agent_id": str(agent_id), "stored": shown.stored,
+                               "effective": shown.effective, "differences": diffs}, indent=2))
+        return
+    typer.echo(json.dumps(shown.effective, indent=2))
+    if not diffs:
+        typer.echo("all rules are the defaults")
+        return
+    typer.echo(f"{len(diffs)} rule(s) differ from the defaults:")
+    for d in diffs:
+        typer.echo(f"  {d['path']}: {json.dumps(d['default'])} → {json.dumps(d['effective'])}")
