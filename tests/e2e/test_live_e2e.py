@@ -1,71 +1,45 @@
-"""Live trading with real processes: a ``celery worker`` holding WALLET_1, talking to a fake
-Jupiter + RPC on a loopback HTTP server (``SIGNALFLEET_JUPITER_SWAP_URL`` /
-``SIGNALFLEET_RPC_URL``). The worker has a Redis database of its own, so the shared e2e
-worker never sees these tasks."""
+"""Live trading with real processes: a ``celery worker`` holding WALLET_1 signs the fake
+Jupiter's swaps and sends them to a real Solana runtime (LiteSVM behind a loopback JSON-RPC
+node, ``tests.live_fakes``; ``SIGNALFLEET_JUPITER_SWAP_URL`` / ``SIGNALFLEET_RPC_URL``). The
+worker has a Redis database of its own, so the shared e2e worker never sees these tasks."""
 
 from __future__ import annotations
 
 import os
-import threading
 import time
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from decimal import Decimal
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
-import httpx
 import pytest
 import redis
 from celery import Celery
+from solders.keypair import Keypair
 from sqlalchemy import Engine
 
 from domain.signals import Signal
 from persistence import models as m
 from tests.e2e.conftest import Proc, answers_ping, start, wait_for
-from tests.integration.live_support import SECRET_B58, Live, live
+from tests.integration.live_support import SECRET_B58, Live, close_chains, live
 from tests.integration.test_live_secrets import assert_clean
 from tests.invariants import assert_ledger_invariant
-from tests.live_fakes import MINT, FakeChain
+from tests.live_fakes import MINT, LiveChain
 from workers.adapters.prices import StaticPriceFeed
 from workers.bootstrap import celery_broker_url
 
-
-class _Handler(BaseHTTPRequestHandler):
-    chain: FakeChain
-
-    def do_GET(self) -> None:
-        self._answer()
-
-    def do_POST(self) -> None:
-        self._answer()
-
-    def _answer(self) -> None:
-        body = self.rfile.read(int(self.headers.get("content-length") or 0))
-        request = httpx.Request(self.command, f"http://fake{self.path}", content=body)
-        with self.server.lock:  # type: ignore[attr-defined]
-            response = self.chain.handle(request)
-        self.send_response(response.status_code)
-        self.send_header("content-type", "application/json")
-        self.send_header("content-length", str(len(response.content)))
-        self.end_headers()
-        self.wfile.write(response.content)
-
-    def log_message(self, *args: object) -> None:
-        pass
+__all__ = ["close_chains"]  # stops the loopback servers live() starts
 
 
 @pytest.fixture(scope="module")
-def chain() -> Iterator[tuple[FakeChain, str]]:
-    fake = FakeChain()
-    handler = type("Handler", (_Handler,), {"chain": fake})
-    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    server.lock = threading.Lock()  # type: ignore[attr-defined]
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield fake, f"http://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
+def chain() -> Iterator[LiveChain]:
+    # No address lookup table until the worker's Jupiter client is given the RPC to resolve
+    # them (workers/runtime.py): the signing policy refuses what it cannot see.
+    fake = LiveChain(lookup_table=False)
+    fake.fund(str(Keypair.from_base58_string(SECRET_B58).pubkey()))
+    yield fake
+    fake.close()
 
 
 def _own_redis(url: str) -> str:
@@ -88,11 +62,11 @@ def live_sender(live_redis: str) -> Celery:
 
 
 @pytest.fixture(scope="module")
-def live_worker(stack_env: dict[str, str], chain: tuple[FakeChain, str], live_redis: str,
+def live_worker(stack_env: dict[str, str], chain: LiveChain, live_redis: str,
                 live_sender: Celery, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Proc]:
-    _, url = chain
     env = {**stack_env, "SIGNALFLEET_REDIS_URL": live_redis, "WALLET_1": SECRET_B58,
-           "SIGNALFLEET_JUPITER_SWAP_URL": f"{url}/swap/v1", "SIGNALFLEET_RPC_URL": f"{url}/rpc",
+           "SIGNALFLEET_JUPITER_SWAP_URL": chain.jupiter_url,
+           "SIGNALFLEET_RPC_URL": chain.rpc_url,
            "SIGNALFLEET_LIVE_POLL_SECONDS": "0.05", "SIGNALFLEET_LOG_FORMAT": "json",
            "SIGNALFLEET_LIVE_CONFIRM_TIMEOUT_SECONDS": "1",
            "SIGNALFLEET_LIVE_SUBMITTED_IDLE_SECONDS": "0"}
@@ -119,9 +93,9 @@ def _executed(lv: Live, signal_id: int) -> tuple[str, str, str | None] | None:
 
 
 def test_a_live_buy_and_sell_through_the_real_worker(
-        clean_db: Engine, chain: tuple[FakeChain, str], live_redis: str, live_sender: Celery,
+        clean_db: Engine, chain: LiveChain, live_redis: str, live_sender: Celery,
         live_worker: Proc) -> None:
-    fake, _ = chain
+    fake = chain
     lv = live(clean_db)
     lv.chain = fake
     agent_id: uuid.UUID = lv.agent("e2e-live")
@@ -138,15 +112,17 @@ def test_a_live_buy_and_sell_through_the_real_worker(
     [closed] = lv.rows(m.AgentHistoricalSwap)
     assert closed.profit_loss_sol == Decimal("1.2") - Decimal("0.000015") - Decimal("1.000015")
     assert lv.sol_balance(agent_id) == Decimal("10.19997")
+    assert fake.lamports(lv.address) == 10_199_970_000  # the chain holds what the ledger says
+    assert fake.token_units(lv.address) == 0
     assert_ledger_invariant(clean_db)
     assert "wallets.loaded" in live_worker.output()  # at start (task logs stay in children)
     assert_clean(live_worker.output(), "the worker's logs")
 
 
 def test_a_swap_left_submitted_is_reconciled_once_by_the_beat_task(
-        clean_db: Engine, chain: tuple[FakeChain, str], live_redis: str, live_sender: Celery,
+        clean_db: Engine, chain: LiveChain, live_redis: str, live_sender: Celery,
         live_worker: Proc) -> None:
-    fake, _ = chain
+    fake = chain
     fake.land, fake.lamports_per_unit = False, Decimal(1)
     lv = live(clean_db)
     lv.chain = fake
@@ -171,9 +147,9 @@ def test_a_swap_left_submitted_is_reconciled_once_by_the_beat_task(
 
 
 def test_a_live_stop_loss_from_the_sweep_closes_through_live_execute(
-        clean_db: Engine, chain: tuple[FakeChain, str], live_redis: str, live_sender: Celery,
+        clean_db: Engine, chain: LiveChain, live_redis: str, live_sender: Celery,
         live_worker: Proc) -> None:
-    fake, _ = chain
+    fake = chain
     fake.land, fake.lamports_per_unit = True, Decimal(1)
     lv = live(clean_db)
     lv.chain = fake

@@ -1,14 +1,17 @@
-"""Wiring for the live-trading tests: real PostgreSQL, the in-process fake chain, a known key."""
+"""Wiring for the live-trading tests: real PostgreSQL, a real SVM behind a loopback Solana RPC
+node and a fake Jupiter whose swaps execute there (``tests.live_fakes``), a known key."""
 
 from __future__ import annotations
 
 import random
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
+import pytest
 from solders.keypair import Keypair
 from sqlalchemy import Engine, select
 
@@ -18,7 +21,7 @@ from domain.signals import Signal
 from persistence import models as m
 from persistence.db import make_session_factory
 from persistence.unit_of_work import SqlAlchemyUnitOfWork
-from tests.live_fakes import JUPITER_URL, MINT, RPC_URL, FakeChain
+from tests.live_fakes import MINT, LiveChain
 from workers.adapters.http import RetryPolicy
 from workers.adapters.jupiter import JupiterClient
 from workers.adapters.live_fills import token_decimals
@@ -75,7 +78,7 @@ class FixedPrices:
 @dataclass
 class Live:
     engine: Engine
-    chain: FakeChain
+    chain: LiveChain
     registry: WalletRegistry
     clock: Clock = field(default_factory=Clock)
     ticker: Ticker = field(default_factory=Ticker)
@@ -97,12 +100,12 @@ class Live:
 
     def deps(self) -> LiveDeps:
         http = self.chain.client()
-        rpc = SolanaRpc(RPC_URL, http, policy=self.policy())
+        rpc = SolanaRpc(self.chain.rpc_url, http, policy=self.policy())
         record = RecordDeps(uow=self.uow, rpc=rpc, write_cache=lambda touched: None,
                             clock=self.clock)
         return LiveDeps(record=record, wallets=self.registry,
-                        jupiter=JupiterClient(http, base_url=JUPITER_URL, api_key="k-test",
-                                              policy=self.policy()),
+                        jupiter=JupiterClient(http, base_url=self.chain.jupiter_url,
+                                              api_key="k-test", policy=self.policy()),
                         token_decimals=lambda mint: token_decimals(rpc, mint),
                         sleep=self.ticker.sleep, monotonic=self.ticker.monotonic,
                         config=self.config)
@@ -146,5 +149,22 @@ class Live:
         return value
 
 
-def live(engine: Engine, **chain: Any) -> Live:
-    return Live(engine, FakeChain(**chain), load_wallets({"WALLET_1": SECRET_B58}))
+_CHAINS: list[LiveChain] = []
+
+
+def live(engine: Engine, *, token_account: bool = True, **chain: Any) -> Live:
+    """A wallet with 10 SOL (and, unless told otherwise, an empty token account for ``MINT``,
+    as a wallet that traded the token before has) on a fresh chain."""
+    registry = load_wallets({"WALLET_1": SECRET_B58})
+    fresh = LiveChain(**chain)
+    _CHAINS.append(fresh)
+    fresh.fund(registry.addresses()[0], tokens=0 if token_account else None)
+    return Live(engine, fresh, registry)
+
+
+@pytest.fixture(autouse=True)
+def close_chains() -> Iterator[None]:
+    """Stop the loopback servers a test started (import this fixture into the test module)."""
+    yield
+    while _CHAINS:
+        _CHAINS.pop().close()

@@ -1,5 +1,6 @@
-"""Live swaps end to end against the fake Jupiter + RPC: real PostgreSQL, the handlers the
-tasks call (``execute_signal`` → ``execute_live`` → ``reconcile``), a known wallet key."""
+"""Live swaps end to end on a real Solana runtime: the fake Jupiter's transactions are signed
+by the wallet and executed by LiteSVM behind a loopback RPC node; real PostgreSQL, the handlers
+the tasks call (``execute_signal`` → ``execute_live`` → ``reconcile``), a known wallet key."""
 
 from __future__ import annotations
 
@@ -12,11 +13,14 @@ from solders.transaction import VersionedTransaction
 from sqlalchemy import Engine
 
 from persistence import models as m
-from tests.integration.live_support import Live, live
+from tests.integration.live_support import Live, close_chains, live
 from tests.invariants import assert_ledger_invariant
+from tests.litesvm_chain import TOKEN_2022
 from workers.handlers.live import execute_live
 from workers.handlers.live_record import record_landed
 from workers.handlers.reconcile import reconcile
+
+__all__ = ["close_chains"]  # the fixture that stops each test's loopback server
 
 
 @pytest.fixture
@@ -61,7 +65,34 @@ def test_a_buy_lands_and_is_recorded_with_fees(lv: Live) -> None:
     [sub] = lv.rows(m.SwapSubmission)
     assert (sub.status, sub.signature, sub.transaction_id) == ("confirmed", sent.signature, tx.id)
     assert lv.chain.quotes[0]["amount"] == "1000000000"
+    assert lv.chain.token_units(lv.address) == 1_000_000_000  # the chain holds the 1000 tokens
+    assert lv.chain.lamports(lv.address) == 8_999_985_000
     assert_ledger_invariant(lv.engine)
+
+
+def test_a_first_buy_pays_the_rent_of_the_token_account_it_opens(clean_db: Engine) -> None:
+    lv = live(clean_db, token_account=False)
+    agent_id = lv.agent()
+    assert execute_live(lv.signal(agent_id).submission_id, lv.deps()) == "confirmed"
+    rent = Decimal("0.00203928")  # a 165-byte token account, rent-exempt
+    [tx] = _swaps(lv)
+    assert tx.input_amount == Decimal("1") + rent and tx.output_amount == Decimal("1000")
+    assert lv.sol_balance(agent_id) == Decimal("8.999985") - rent
+    assert lv.chain.lamports(lv.address) == 8_999_985_000 - 2_039_280
+    assert_ledger_invariant(lv.engine)
+
+
+def test_a_token_2022_mint_is_bought_and_sold_the_same_way(clean_db: Engine) -> None:
+    lv = live(clean_db, token_program=TOKEN_2022)
+    agent_id = lv.agent()
+    assert execute_live(lv.signal(agent_id).submission_id, lv.deps()) == "confirmed"
+    assert lv.chain.token_units(lv.address) == 1_000_000_000
+    assert execute_live(lv.signal(agent_id, "sell").submission_id, lv.deps()) == "confirmed"
+    assert [(t.input_amount, t.output_amount) for t in _swaps(lv)] == [
+        (Decimal("1"), Decimal("1000")), (Decimal("1000"), Decimal("1"))]
+    assert lv.chain.token_units(lv.address) == 0 and lv.rows(m.AgentPosition) == []
+    assert lv.sol_balance(agent_id) == Decimal("9.99997")
+    assert lv.chain.lamports(lv.address) == 9_999_970_000
 
 
 def test_the_signed_transaction_verifies_against_the_wallet_key(lv: Live) -> None:
@@ -168,7 +199,7 @@ def test_unconfirmed_swaps_resend_the_same_bytes_then_the_reconciler_expires_the
 
 
 def test_an_onchain_error_fails_the_execution(lv: Live) -> None:
-    lv.chain.onchain_error = {"InstructionError": [0, {"Custom": 6001}]}
+    lv.chain.onchain_error = 6001  # Jupiter's program fails the swap (slippage exceeded)
     agent_id, status = _buy(lv)
     assert status == "failed"
     assert _execution(lv) == ("FAILED", "none", "swap_failed")

@@ -21,7 +21,7 @@ from solders.keypair import Keypair
 from sqlalchemy import Engine
 
 from persistence.models import Base
-from tests.integration.live_support import SECRET_B58, Live, live
+from tests.integration.live_support import SECRET_B58, Live, close_chains, live
 from tests.services import ROOT
 from tests.unit.adapters.conftest import unsigned_tx_b64
 from workers import logging as fleet_logging
@@ -31,6 +31,7 @@ from workers.handlers.live import execute_live
 from workers.handlers.reconcile import reconcile
 from workers.handlers.wallets import assign, list_wallets
 
+__all__ = ["close_chains"]  # the fixture that stops each test's loopback server
 KEY = Keypair.from_base58_string(SECRET_B58)
 # Sensitive too: a mistyped copy of the key, and a key of the wrong length.
 BAD_KEY = SECRET_B58[:-2] + ("11" if not SECRET_B58.endswith("11") else "22")
@@ -75,7 +76,7 @@ def _every_path(lv: Live) -> list[BaseException]:
     assert execute_live(lv.signal(agent_id, "sell").submission_id, lv.deps()) == "confirmed"
     lv.chain.failures = {"quote": [400]}
     assert execute_live(lv.signal(agent_id).submission_id, lv.deps()) == "failed"
-    lv.chain.onchain_error = {"InstructionError": [0, {"Custom": 1}]}
+    lv.chain.onchain_error = 1
     assert execute_live(lv.signal(agent_id).submission_id, lv.deps()) == "failed"
     lv.chain.onchain_error, lv.chain.land = None, False
     lv.config = type(lv.config)(confirm_timeout_s=3, poll_s=1, resend_s=1)
