@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from functools import cached_property
+from urllib.parse import parse_qsl, urlencode
 
 import redis
 from sqlalchemy import Engine
@@ -54,8 +55,13 @@ def export_urls(urls: ServiceUrls) -> dict[str, str]:
 
 
 def celery_broker_url(url: str) -> str:
-    """kombu spells a Redis unix socket ``redis+socket://``; redis-py spells it ``unix://``."""
-    return "redis+socket://" + url[len("unix://"):] if url.startswith("unix://") else url
+    """kombu spells a Redis unix socket ``redis+socket://path?virtual_host=N``; redis-py spells
+    it ``unix://path?db=N``. kombu ignores ``db=`` there, so the number moves to virtual_host."""
+    if not url.startswith("unix://"):
+        return url
+    path, _, query = url[len("unix://"):].partition("?")
+    params = [("virtual_host" if k == "db" else k, v) for k, v in parse_qsl(query)]
+    return f"redis+socket://{path}" + (f"?{urlencode(params)}" if params else "")
 
 
 class Container:
