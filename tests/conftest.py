@@ -1,4 +1,5 @@
-"""Shared fixtures: a migrated database per test run on real PostgreSQL, a real Redis."""
+"""Shared fixtures: a migrated database per test run on real PostgreSQL, a Redis server of the
+session's own (tests/services.py); the session fails if any server it started outlives it."""
 
 from __future__ import annotations
 
@@ -11,7 +12,13 @@ from sqlalchemy import Engine, text
 from persistence import schema
 from persistence.db import PoolConfig, make_engine, make_session_factory
 from persistence.unit_of_work import SqlAlchemyUnitOfWork
-from tests.services import create_database, drop_database, find_servers, redis_test_url
+from tests.services import (
+    TestServers,
+    create_database,
+    drop_database,
+    leaked_processes,
+    session_servers,
+)
 
 _TABLES = (
     "agent_historical_swaps, agent_positions, signal_executions, agent_transactions, "
@@ -21,8 +28,19 @@ _TABLES = (
 
 
 @pytest.fixture(scope="session")
-def servers():  # type: ignore[no-untyped-def]
-    return find_servers()
+def servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestServers]:
+    with session_servers(tmp_path_factory.mktemp("servers")) as found:
+        yield found
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """Every server and child process the session started is gone (fixtures are torn down
+    by now); a leak fails the run, naming what is still running."""
+    leaks = leaked_processes()
+    if leaks:
+        print(f"\nprocesses left running by this test session: {', '.join(leaks)}")
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
 
 @pytest.fixture(scope="session")
@@ -53,8 +71,10 @@ def uow(clean_db: Engine) -> SqlAlchemyUnitOfWork:
 
 
 @pytest.fixture(scope="session")
-def redis_url(servers) -> str:  # type: ignore[no-untyped-def]
-    return redis_test_url(servers.redis_base_url)
+def redis_url(servers: TestServers) -> str:
+    """Database 1 of the session's own Redis: not 0, so a client that drops the number (as
+    kombu did with unix sockets) misses its messages and fails the tests."""
+    return servers.redis.url_for(1)
 
 
 @pytest.fixture

@@ -18,7 +18,7 @@ from tests.chaos.fleet import QUEUES, Fleet, settle
 from tests.chaos.invariants import assert_invariants
 from tests.chaos.server import PostgresServer, RedisServer
 from tests.e2e import conftest as e2e
-from tests.services import create_database
+from tests.services import create_database, socket_requested
 
 # Registered again here so that, in a run with other suites, these session fixtures are
 # built on the chaos servers below rather than reused from the machine's.
@@ -28,15 +28,15 @@ engine, clean_db = root.engine, root.clean_db
 
 @pytest.fixture(scope="session")
 def chaos_redis(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServer]:
-    server = RedisServer(tmp_path_factory.mktemp("chaos-redis"))
+    server = RedisServer(tmp_path_factory.mktemp("chaos-redis"), unix_socket=socket_requested())
     server.start()
     yield server
     server.stop()
 
 
 @pytest.fixture(scope="session")
-def chaos_postgres(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PostgresServer]:
-    server = PostgresServer(tmp_path_factory.mktemp("chaos-pg"))
+def chaos_postgres() -> Iterator[PostgresServer]:
+    server = PostgresServer()
     yield server
     server.stop()
 

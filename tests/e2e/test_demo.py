@@ -17,15 +17,16 @@ from persistence import schema
 from persistence.db import make_engine
 from tests.e2e.conftest import ROOT, wait_for
 from tests.invariants import assert_ledger_invariant
-from tests.services import create_database, drop_database
-from workers.embedded import _ensure_redis, stop_embedded
+from tests.services import RedisServer, TestServers, create_database, drop_database
 
 
 @pytest.fixture
-def demo_stack(servers, tmp_path: Path) -> Iterator[tuple[Engine, dict[str, str]]]:  # type: ignore[no-untyped-def]
+def demo_stack(servers: TestServers, tmp_path: Path) -> Iterator[tuple[Engine, dict[str, str]]]:
     url = create_database(servers.admin_database_url, prefix="sf_demo")
-    # A private Redis server: the demo's worker must see no other run's queues.
-    redis_url = _ensure_redis(tmp_path)
+    # A private Redis server: the demo's worker must see no other test's queues.
+    cache = RedisServer(tmp_path, unix_socket=True)
+    cache.start()
+    redis_url = cache.url
     env = {k: v for k, v in os.environ.items() if not k.startswith("SIGNALFLEET_")}
     env.update({"SIGNALFLEET_DATABASE_URL": url, "SIGNALFLEET_REDIS_URL": redis_url,
                 "SIGNALFLEET_VAR_DIR": str(tmp_path), "SIGNALFLEET_REPLAY_SPEED": "1",
@@ -34,7 +35,7 @@ def demo_stack(servers, tmp_path: Path) -> Iterator[tuple[Engine, dict[str, str]
     yield engine, env
     engine.dispose()
     drop_database(servers.admin_database_url, url)
-    stop_embedded(tmp_path)
+    cache.stop()
 
 
 def test_the_demo_opens_dcas_takes_profit_and_stops_out(demo_stack: tuple[Engine, dict[str, str]],

@@ -1,7 +1,8 @@
 """Live trading with real processes: a ``celery worker`` holding WALLET_1 signs the fake
 Jupiter's swaps and sends them to a real Solana runtime (LiteSVM behind a loopback JSON-RPC
 node, ``tests.live_fakes``; ``SIGNALFLEET_JUPITER_SWAP_URL`` / ``SIGNALFLEET_RPC_URL``). The
-worker has a Redis database of its own, so the shared e2e worker never sees these tasks."""
+worker has a database of its own on the session's Redis server, so the e2e worker never sees
+these tasks."""
 
 from __future__ import annotations
 
@@ -43,7 +44,7 @@ def chain() -> Iterator[LiveChain]:
 
 
 def _own_redis(url: str) -> str:
-    """Another Redis database than the shared e2e one."""
+    """Another database than the e2e one, on the session's own Redis server."""
     base, _, db = url.rpartition("?db=") if "?db=" in url else url.rpartition("/")
     other = 1 + int(db) % 15
     return f"{base}?db={other}" if "?db=" in url else f"{base}/{other}"
