@@ -1,4 +1,6 @@
-"""Solana JSON-RPC over httpx: send, status, block height, confirmed amounts of a fill.
+"""Solana JSON-RPC over httpx: send, status, block height, confirmed amounts of a fill, and
+account reads — a wallet's SOL and token balances, raw accounts, address lookup tables
+(parsed in ``workers.adapters.solana_accounts``).
 
 HTTP-level failures follow ``workers.adapters.http`` (429/5xx/timeouts retried). JSON-RPC
 ``error`` objects become :class:`RpcError` — a ``TransientError`` subclass for codes that mean
@@ -18,8 +20,19 @@ from typing import Any
 
 import httpx
 
-from domain.errors import PermanentError, TransientError
-from workers.adapters.http import RetryingHttp, RetryPolicy, to_decimal, to_int
+from domain.errors import InvalidInput, PermanentError, TransientError
+from workers.adapters.http import RetryingHttp, RetryPolicy, chunks, is_address, to_decimal, to_int
+from workers.adapters.solana_accounts import (
+    TOKEN_PROGRAMS,
+    AccountInfo,
+    WalletBalances,
+    context_slot,
+    holdings,
+    lookup_table_addresses,
+    parse_accounts,
+    parse_balance,
+    parse_token_accounts,
+)
 
 LAMPORTS_PER_SOL = Decimal(1_000_000_000)
 # Node behind/unhealthy, block not available, block status not yet available, min context
@@ -160,6 +173,40 @@ class SolanaRpc:
         result = self.call("getTransaction", [signature, options])
         return None if result is None else _parse_transaction(result)
 
+    def get_balance(self, address: str, commitment: str = "confirmed") -> int:
+        """The account's lamports (0 for an account that does not exist)."""
+        lamports, _ = parse_balance(self.call("getBalance", [_address(address),
+                                                             {"commitment": commitment}]))
+        return lamports
+
+    def get_wallet_balances(self, owner: str) -> WalletBalances:
+        """SOL and every token (SPL Token and Token-2022) the wallet holds, confirmed. The
+        token reads ask for a context at least as new as the SOL balance's."""
+        result = self.call("getBalance", [_address(owner), {"commitment": "confirmed"}])
+        lamports, slot = parse_balance(result)
+        rows = []
+        for program in TOKEN_PROGRAMS:
+            answer = self.call("getTokenAccountsByOwner", [owner, {"programId": program}, {
+                "encoding": "jsonParsed", "commitment": "confirmed", "minContextSlot": slot}])
+            slot = max(slot, context_slot(answer, "getTokenAccountsByOwner"))
+            rows += [(*row, program) for row in parse_token_accounts(answer, owner, program)]
+        return WalletBalances(owner, slot, lamports, holdings(rows))
+
+    def get_multiple_accounts(self, addresses: list[str]) -> list[AccountInfo | None]:
+        """Raw accounts (base64), None where no account exists; ≤ 100 keys per request."""
+        found: list[AccountInfo | None] = []
+        for batch in chunks([_address(a) for a in addresses], 100):
+            result = self.call("getMultipleAccounts", [batch, {"encoding": "base64",
+                                                               "commitment": "confirmed"}])
+            found += parse_accounts(result, len(batch))
+        return found
+
+    def get_lookup_tables(self, keys: list[str]) -> dict[str, tuple[str, ...]]:
+        """The addresses of each address lookup table (a v0 message's ``addressTableLookups``)."""
+        accounts = self.get_multiple_accounts(keys) if keys else []
+        return {key: lookup_table_addresses(key, account)
+                for key, account in zip(keys, accounts, strict=True)}
+
     def call(self, method: str, params: list[Any]) -> Any:
         """One JSON-RPC call; returns ``result`` or raises RpcTransient/PermanentError."""
         body = {"jsonrpc": "2.0", "id": next(self._ids), "method": method, "params": params}
@@ -171,6 +218,12 @@ class SolanaRpc:
         if "result" not in response:
             raise TransientError(f"solana.rpc {method}: response has no result")
         return response["result"]
+
+
+def _address(value: str) -> str:
+    if not is_address(value):
+        raise InvalidInput("address", "not a base58 Solana address")
+    return value
 
 
 def _rpc_error(method: str, error: Any) -> TransientError | PermanentError:

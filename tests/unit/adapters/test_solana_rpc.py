@@ -186,3 +186,69 @@ def test_non_rpc_body_is_transient(policy: RetryPolicy) -> None:
             return httpx.Response(200, json=answer)
         with pytest.raises(TransientError):
             rpc(mock_client(handler), policy).get_block_height()
+
+
+TOKEN_PROGRAM = "TokenkegQfeZyiNwAJbNbGKPFXCWuBvf9Ss623VQ5DA"
+ACCOUNT = "9xQeWvG816bUx9EPjHmaT23yvVM2ZWbrrpZb9PusVFin"
+
+
+def _token_account(**info: Any) -> dict[str, Any]:
+    parsed = {"mint": JUP, "owner": OWNER, "state": "initialized",
+              "tokenAmount": {"amount": "1500", "decimals": 3, "uiAmountString": "1.5"}, **info}
+    return {"pubkey": ACCOUNT, "account": {"owner": TOKEN_PROGRAM, "lamports": 2039280,
+                                           "data": {"parsed": {"info": parsed}}}}
+
+
+def _balances_node(entry: Any, balance: Any = 5) -> httpx.Client:
+    ctx = {"slot": 9}
+    return node({"getBalance": {"context": ctx, "value": balance},
+                 "getTokenAccountsByOwner": {"context": ctx, "value": [entry]}})
+
+
+@pytest.mark.parametrize(("entry", "balance", "message"), [
+    (_token_account(owner=JUP), 5, "is not owned by"),
+    ({"pubkey": ACCOUNT, "account": {"owner": TOKEN_PROGRAM,
+                                     "data": ["AAAA", "base64"]}}, 5, "not a parsed token"),
+    (_token_account(tokenAmount={"amount": "-1", "decimals": 3}), 5, "bad mint or tokenAmount"),
+    (_token_account(mint="not-a-mint"), 5, "bad mint or tokenAmount"),
+    (_token_account(), None, "getBalance: value is not a lamport amount"),
+])
+def test_wallet_balances_refuse_a_malformed_answer(policy: RetryPolicy, entry: Any,
+                                                   balance: Any, message: str) -> None:
+    with pytest.raises(PermanentError, match=message):
+        rpc(_balances_node(entry, balance), policy).get_wallet_balances(OWNER)
+
+
+def test_wallet_balances_ask_for_confirmed_and_a_context_no_older(policy: RetryPolicy) -> None:
+    seen: list[dict[str, Any]] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        body = json.loads(request.content)
+        seen.append(body)
+        slot = {"getBalance": 9}.get(body["method"], 11)
+        program = body["params"][1]["programId"] if len(seen) > 1 else None
+        value = 5 if program is None else [_token_account()] if program == TOKEN_PROGRAM else []
+        return httpx.Response(200, json={"jsonrpc": "2.0", "id": body["id"], "result": {
+            "context": {"slot": slot}, "value": value}})
+
+    balances = rpc(mock_client(handler), policy).get_wallet_balances(OWNER)
+    assert [b["method"] for b in seen] == ["getBalance", "getTokenAccountsByOwner",
+                                           "getTokenAccountsByOwner"]
+    assert seen[0]["params"] == [OWNER, {"commitment": "confirmed"}]
+    assert seen[1]["params"] == [OWNER, {"programId": TOKEN_PROGRAM}, {
+        "encoding": "jsonParsed", "commitment": "confirmed", "minContextSlot": 9}]
+    assert seen[2]["params"][1] == {"programId": "TokenzQdBNbLqP5VEhdkAS6EPFLC1PHnBqCXEpPxuEb"}
+    assert seen[2]["params"][2]["minContextSlot"] == 11
+    assert (balances.lamports, balances.slot) == (5, 11)
+    assert balances.token_amount(JUP) == Decimal("1.5")
+    assert balances.tokens[JUP].accounts == (ACCOUNT,)
+
+
+def test_multiple_accounts_refuse_a_short_or_malformed_answer(policy: RetryPolicy) -> None:
+    short = node({"getMultipleAccounts": {"context": {"slot": 1}, "value": []}})
+    with pytest.raises(PermanentError, match="expected 1 accounts"):
+        rpc(short, policy).get_multiple_accounts([OWNER])
+    bad = node({"getMultipleAccounts": {"context": {"slot": 1}, "value": [
+        {"lamports": 1, "owner": OWNER, "data": ["%%%", "base64"]}]}})
+    with pytest.raises(PermanentError, match="not base64"):
+        rpc(bad, policy).get_multiple_accounts([OWNER])
