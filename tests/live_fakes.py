@@ -36,6 +36,7 @@ from solders.message import MessageV0
 from solders.pubkey import Pubkey
 from solders.signature import Signature
 from solders.system_program import TransferParams, transfer
+from solders.token.associated import get_associated_token_address
 from solders.transaction import VersionedTransaction
 
 from tests.litesvm_chain import (
@@ -92,6 +93,39 @@ def route_data(in_amount: int, quoted_out: int, slippage_bps: int, route_id: int
             + struct.pack("<QQHB", in_amount, quoted_out, slippage_bps, 0))
 
 
+def jupiter_instructions(payer: Pubkey, quote: dict[str, Any],
+                         mint_program: Callable[[Pubkey], Pubkey], *, priority_fee: int,
+                         authority: Pubkey) -> list[Instruction]:
+    """What Jupiter's ``/swap`` returns for ``quote`` (``wrapAndUnwrapSol``)."""
+    in_mint, out_mint = (Pubkey.from_string(quote[k]) for k in ("inputMint", "outputMint"))
+    in_amount, out_amount = int(quote["inAmount"]), int(quote["outAmount"])
+
+    def ata(mint: Pubkey) -> Pubkey:
+        return get_associated_token_address(payer, mint, mint_program(mint))
+
+    wsol, source, destination = ata(NATIVE_MINT), ata(in_mint), ata(out_mint)
+    ixs = [set_compute_unit_limit(CU_LIMIT),
+           set_compute_unit_price(priority_fee * 1_000_000 // CU_LIMIT),
+           create_idempotent(payer, payer, NATIVE_MINT, TOKEN, wsol)]
+    if in_mint == NATIVE_MINT:
+        ixs += [transfer(TransferParams(from_pubkey=payer, to_pubkey=wsol, lamports=in_amount)),
+                sync_native(wsol)]
+    if out_mint != NATIVE_MINT:
+        ixs.append(create_idempotent(payer, payer, out_mint, mint_program(out_mint),
+                                     destination))
+    # The program's own accounts: fresh per swap, so every swap is a distinct message.
+    pool_in, pool_out = Keypair().pubkey(), Keypair().pubkey()
+    accounts = [(TOKEN, False), (authority, False), (payer, False), (source, True),
+                (pool_in, True), (pool_out, True), (destination, True), (in_mint, False),
+                (out_mint, False), (JUPITER, False), (TOKEN_2022, False),
+                (JUPITER_EVENT_AUTHORITY, False), (JUPITER, False)]
+    metas = [AccountMeta(key, key == payer, writable) for key, writable in accounts]
+    ixs.append(Instruction(JUPITER, route_data(in_amount, out_amount, int(quote["slippageBps"])),
+                           metas))
+    ixs.append(close_account(wsol, payer, payer))
+    return ixs
+
+
 class LiveChain:
     """The SVM, its RPC node and the fake Jupiter, with the knobs the live tests turn."""
 
@@ -108,6 +142,8 @@ class LiveChain:
         self.failures: dict[str, list[Any]] = {}  # op → HTTP statuses / exceptions to raise
         self.calls: dict[str, int] = {}
         self.quotes: list[dict[str, str]] = []
+        # Turn the fake into a rogue Jupiter: rewrite a quote, or a swap's instructions.
+        self.tamper_quote: Callable[[dict[str, Any]], dict[str, Any]] | None = None
         self.tamper: Callable[[list[Instruction], Pubkey], list[Instruction]] | None = None
         self._lock = threading.Lock()
         self.runtime.deploy_stub(JUPITER)
@@ -223,7 +259,10 @@ class LiveChain:
             return int(failure), json.dumps({"error": "fake", "errorCode": "FAKE"}).encode()
         if url.path.endswith("/quote"):
             params = {k: v[0] for k, v in parse_qs(url.query).items()}
-            return 200, json.dumps(self._quote(params)).encode()
+            quote = self._quote(params)
+            if self.tamper_quote is not None:
+                quote = self.tamper_quote(quote)
+            return 200, json.dumps(quote).encode()
         if url.path.endswith("/swap"):
             return 200, json.dumps(self._swap(json.loads(body))).encode()
         return self._rpc(method, target, body)
@@ -265,32 +304,9 @@ class LiveChain:
                 "prioritizationFeeLamports": self.priority_fee}
 
     def swap_instructions(self, payer: Pubkey, quote: dict[str, Any]) -> list[Instruction]:
-        """What Jupiter's ``/swap`` returns for ``quote`` (``wrapAndUnwrapSol``)."""
-        rt = self.runtime
-        in_mint, out_mint = (Pubkey.from_string(quote[k]) for k in ("inputMint", "outputMint"))
-        in_amount, out_amount = int(quote["inAmount"]), int(quote["outAmount"])
-        wsol = rt.token_account(payer, NATIVE_MINT)
-        source, destination = rt.token_account(payer, in_mint), rt.token_account(payer, out_mint)
-        ixs = [set_compute_unit_limit(CU_LIMIT),
-               set_compute_unit_price(self.priority_fee * 1_000_000 // CU_LIMIT),
-               create_idempotent(payer, payer, NATIVE_MINT, TOKEN, wsol)]
-        if in_mint == NATIVE_MINT:
-            ixs += [transfer(TransferParams(from_pubkey=payer, to_pubkey=wsol,
-                                            lamports=in_amount)), sync_native(wsol)]
-        if out_mint != NATIVE_MINT:
-            ixs.append(create_idempotent(payer, payer, out_mint, rt.mint_program(out_mint),
-                                         destination))
-        # The program's own accounts: fresh per swap, so every swap is a distinct message.
-        pool_in, pool_out = Keypair().pubkey(), Keypair().pubkey()
-        accounts = [(TOKEN, False), (self.program_authority, False), (payer, False),
-                    (source, True), (pool_in, True), (pool_out, True), (destination, True),
-                    (in_mint, False), (out_mint, False), (JUPITER, False), (TOKEN_2022, False),
-                    (JUPITER_EVENT_AUTHORITY, False), (JUPITER, False)]
-        metas = [AccountMeta(key, key == payer, writable) for key, writable in accounts]
-        ixs.append(Instruction(JUPITER, route_data(in_amount, out_amount,
-                                                   int(quote["slippageBps"])), metas))
-        ixs.append(close_account(wsol, payer, payer))
-        return ixs
+        return jupiter_instructions(payer, quote, self.runtime.mint_program,
+                                    priority_fee=self.priority_fee,
+                                    authority=self.program_authority)
 
     def _outcome(self, payer: Pubkey, quote: dict[str, Any]) -> Hook:
         rt = self.runtime

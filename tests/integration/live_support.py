@@ -105,7 +105,8 @@ class Live:
                             clock=self.clock)
         return LiveDeps(record=record, wallets=self.registry,
                         jupiter=JupiterClient(http, base_url=self.chain.jupiter_url,
-                                              api_key="k-test", policy=self.policy()),
+                                              api_key="k-test", policy=self.policy(),
+                                              lookup_tables=rpc),
                         token_decimals=lambda mint: token_decimals(rpc, mint),
                         sleep=self.ticker.sleep, monotonic=self.ticker.monotonic,
                         config=self.config)

@@ -5,10 +5,14 @@ the tasks call (``execute_signal`` → ``execute_live`` → ``reconcile``), a kn
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import Any
 
 import httpx
 import pytest
+from solders.instruction import AccountMeta, Instruction
+from solders.keypair import Keypair
 from solders.pubkey import Pubkey
+from solders.system_program import TransferParams, transfer
 from solders.transaction import VersionedTransaction
 from sqlalchemy import Engine
 
@@ -16,6 +20,7 @@ from persistence import models as m
 from tests.integration.live_support import Live, close_chains, live
 from tests.invariants import assert_ledger_invariant
 from tests.litesvm_chain import TOKEN_2022
+from tests.live_fakes import JUPITER, MINT
 from workers.handlers.live import execute_live
 from workers.handlers.live_record import record_landed
 from workers.handlers.reconcile import reconcile
@@ -285,3 +290,54 @@ def test_a_live_dca_buys_more_through_the_same_path(lv: Live) -> None:
     assert position.total_invested_sol == Decimal("1.60003")  # 1 + 0.6 SOL + two fees
     assert _execution(lv) == ("EXECUTED", "dca", None)
     assert_ledger_invariant(lv.engine)
+
+
+STRANGER = Keypair().pubkey()
+OTHER_MINT = str(Keypair().pubkey())
+
+
+def _route_into_other_mint(ixs: list[Instruction], payer: Pubkey) -> list[Instruction]:
+    mint = Pubkey.from_string(MINT)
+    return [Instruction(ix.program_id, ix.data, [
+        AccountMeta(Pubkey.from_string(OTHER_MINT), m.is_signer, m.is_writable)
+        if m.pubkey == mint else m for m in ix.accounts]) if ix.program_id == JUPITER else ix
+        for ix in ixs]
+
+
+ROGUE_SWAPS: dict[str, tuple[dict[str, Any], str]] = {
+    "a transfer to a third party": ({"tamper": lambda ixs, payer: [*ixs, transfer(
+        TransferParams(from_pubkey=payer, to_pubkey=STRANGER, lamports=5_000_000_000))]},
+        f"System transfer of 5000000000 lamports to {STRANGER}, not an account of the wallet"),
+    "an unknown program": ({"tamper": lambda ixs, payer: [*ixs, Instruction(
+        Pubkey.from_string("MemoSq4gqABAXKb96qnH8TysNcWxMyWCqXgDLGmfcHr"), b"x",
+        [AccountMeta(payer, True, False)])]},
+        "program MemoSq4gqABAXKb96qnH8TysNcWxMyWCqXgDLGmfcHr is not on the allow-list"),
+    "a quote for another mint": ({"tamper_quote": lambda q: {**q, "outputMint": OTHER_MINT}},
+                                 f"outputMint {OTHER_MINT}, asked {MINT}"),
+    "a route into another mint": ({"tamper": _route_into_other_mint},
+                                  f"does not swap into {MINT}"),
+}
+
+
+@pytest.mark.parametrize("rogue", list(ROGUE_SWAPS))
+def test_a_rogue_swap_is_refused_and_nothing_is_signed_or_sent(lv: Live, rogue: str) -> None:
+    knobs, reason = ROGUE_SWAPS[rogue]
+    for name, value in knobs.items():
+        setattr(lv.chain, name, value)
+    agent_id, status = _buy(lv)
+    assert status == "failed"
+    assert _execution(lv) == ("FAILED", "none", "swap_refused")
+    [sub] = lv.rows(m.SwapSubmission)
+    assert reason in sub.error and sub.signature is None and sub.signed_transaction is None
+    assert lv.chain.sent == [] and "sendTransaction" not in lv.chain.calls
+    assert lv.chain.lamports(lv.address) == 10_000_000_000  # the chain never saw it
+    assert lv.sol_balance(agent_id) == Decimal("10") and lv.rows(m.AgentPosition) == []
+    assert _swaps(lv) == []
+
+
+def test_the_legitimate_swap_is_judged_with_its_lookup_table_resolved(lv: Live) -> None:
+    _, status = _buy(lv)
+    assert status == "confirmed"
+    [sent] = lv.chain.sent
+    assert VersionedTransaction.from_bytes(sent.raw).message.address_table_lookups
+    assert lv.chain.calls["getMultipleAccounts"] == 1  # the table, read before signing

@@ -4,6 +4,12 @@
 ``{base_url}/swap``. 429/5xx/timeouts are retried (``workers.adapters.http``); other 4xx raise
 ``HttpStatusError`` (a ``PermanentError``, with Jupiter's ``errorCode`` when it sends one).
 A 200 response missing a required field raises ``PermanentError`` naming the field.
+
+Jupiter's answers are checked before they are used (docs/rules.md, live trading): a quote
+must be for the mints, amount and mode asked (else ``PermanentError``), and a swap
+transaction must do exactly that quote for the wallet (``workers.adapters.signing_policy``:
+``SigningRefused`` naming every reason). A v0 transaction's lookup tables are resolved with
+``lookup_tables`` (the ``SolanaRpc``); without it, a transaction that uses them is refused.
 """
 
 from __future__ import annotations
@@ -20,6 +26,7 @@ import httpx
 from pydantic import SecretStr
 
 from domain.errors import InvalidInput, PermanentError
+from domain.signing import SwapIntent
 from workers.adapters.http import (
     RetryingHttp,
     RetryPolicy,
@@ -29,6 +36,7 @@ from workers.adapters.http import (
     to_decimal,
     to_int,
 )
+from workers.adapters.signing_policy import LookupTableSource, judge_swap_transaction
 
 PRIORITY_LEVELS = ("medium", "high", "veryHigh")
 
@@ -70,10 +78,12 @@ class SwapTransaction:
 class JupiterClient:
     def __init__(self, client: httpx.Client, *, base_url: str = "https://api.jup.ag/swap/v1",
                  api_key: SecretStr | str | None = None,
-                 policy: RetryPolicy | None = None) -> None:
+                 policy: RetryPolicy | None = None,
+                 lookup_tables: LookupTableSource | None = None) -> None:
         self._http = RetryingHttp(client, "jupiter.swap", policy)
         self._base_url = base_url.rstrip("/")
         self._api_key = as_secret(api_key)
+        self._lookup_tables = lookup_tables
 
     def __repr__(self) -> str:
         return "JupiterClient()"
@@ -85,7 +95,9 @@ class JupiterClient:
                   "amount": str(amount_base_units), "slippageBps": str(slippage_bps)}
         body = self._http.get_json(f"{self._base_url}/quote", operation="quote", params=params,
                                    headers=api_key_headers(self._api_key))
-        return parse_quote(body)
+        quote = parse_quote(body)
+        check_quote_answer(quote, input_mint, output_mint, amount_base_units, slippage_bps)
+        return quote
 
     def swap_transaction(self, quote: JupiterQuote, user_public_key: str,
                          max_priority_lamports: int,
@@ -103,7 +115,39 @@ class JupiterClient:
                     "priorityLevel": priority_level, "maxLamports": max_priority_lamports}}}
         response = self._http.post_json(f"{self._base_url}/swap", body, operation="swap",
                                         headers=api_key_headers(self._api_key))
-        return parse_swap(response)
+        swap = parse_swap(response)
+        judge_swap_transaction(swap.transaction_bytes(),
+                               swap_intent(quote, user_public_key, max_priority_lamports),
+                               self._lookup_tables)
+        return swap
+
+
+def swap_intent(quote: JupiterQuote, wallet: str, max_priority_lamports: int) -> SwapIntent:
+    """What signing the swap of ``quote`` for ``wallet`` may do."""
+    return SwapIntent(wallet=wallet, input_mint=quote.input_mint,
+                      output_mint=quote.output_mint, in_amount=quote.in_amount,
+                      min_out_amount=quote.other_amount_threshold,
+                      slippage_bps=quote.slippage_bps,
+                      max_priority_lamports=max_priority_lamports)
+
+
+def check_quote_answer(quote: JupiterQuote, input_mint: str, output_mint: str, amount: int,
+                       slippage_bps: int) -> None:
+    """A quote must be for what was asked: the same mints, amount in, exact-in, no more
+    slippage, and a minimum out no higher than the expected out."""
+    mode = quote.raw.get("swapMode", "ExactIn")
+    wrong = [f"{name} {got}, asked {want}" for name, got, want in (
+        ("inputMint", quote.input_mint, input_mint),
+        ("outputMint", quote.output_mint, output_mint),
+        ("inAmount", quote.in_amount, amount), ("swapMode", mode, "ExactIn")) if got != want]
+    if quote.slippage_bps > slippage_bps:
+        wrong.append(f"slippageBps {quote.slippage_bps}, asked at most {slippage_bps}")
+    if not 0 <= quote.other_amount_threshold <= quote.out_amount:
+        wrong.append(f"otherAmountThreshold {quote.other_amount_threshold} is not within "
+                     f"0..outAmount {quote.out_amount}")
+    if wrong:
+        raise PermanentError("jupiter.swap quote: the answer does not match the request: "
+                             + "; ".join(wrong))
 
 
 def _check_quote_args(input_mint: str, output_mint: str, amount: int, slippage_bps: int) -> None:

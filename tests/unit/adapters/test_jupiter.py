@@ -2,15 +2,23 @@
 
 from __future__ import annotations
 
+import base64
 import json
 from decimal import Decimal
 from typing import Any
 
 import httpx
 import pytest
+from solders.hash import Hash
 from solders.keypair import Keypair
+from solders.message import MessageV0
+from solders.pubkey import Pubkey
+from solders.signature import Signature
+from solders.transaction import VersionedTransaction
 
 from domain.errors import InvalidInput, PermanentError, TransientError
+from tests.litesvm_chain import TOKEN
+from tests.live_fakes import jupiter_instructions
 from tests.unit.adapters.conftest import (
     JUP,
     SOL,
@@ -28,6 +36,7 @@ from workers.adapters.jupiter import (
     parse_swap,
     route_labels,
 )
+from workers.adapters.signing_policy import SigningRefused
 
 BASE = "https://api.jup.ag/swap/v1"
 USER = str(Keypair().pubkey())
@@ -84,9 +93,19 @@ def test_bad_quote_fields_are_permanent(field: str, value: object) -> None:
         parse_quote(body)
 
 
+def swap_tx_b64(quote: JupiterQuote, user: str) -> str:
+    """The transaction Jupiter builds for ``quote`` (as the fake Jupiter does), unsigned."""
+    payer = Pubkey.from_string(user)
+    ixs = jupiter_instructions(payer, dict(quote.raw), lambda mint: TOKEN,
+                               priority_fee=10_000, authority=Keypair().pubkey())
+    message = MessageV0.try_compile(payer, ixs, [], Hash.new_unique())
+    unsigned = VersionedTransaction.populate(message, [Signature.default()])
+    return base64.b64encode(bytes(unsigned)).decode()
+
+
 def test_swap_request_body_and_parsing(policy: RetryPolicy) -> None:
     quote = get_quote(policy)
-    tx_b64 = unsigned_tx_b64(Keypair().pubkey())
+    tx_b64 = swap_tx_b64(quote, USER)
     seen: list[httpx.Request] = []
 
     def handler(request: httpx.Request) -> httpx.Response:
@@ -140,7 +159,7 @@ def test_quote_no_route_400_not_retried(policy: RetryPolicy, sleeps: Sleeps) -> 
 def test_quote_429_and_5xx_retried(policy: RetryPolicy, sleeps: Sleeps) -> None:
     responses = [httpx.Response(429), httpx.Response(503),
                  httpx.Response(200, text=fixture_text("jupiter_quote.json"))]
-    quote = client(lambda r: responses.pop(0), policy).quote(SOL, JUP, 1000, 50)
+    quote = client(lambda r: responses.pop(0), policy).quote(SOL, JUP, 100_000_000, 50)
     assert quote.out_amount == 24_987_312 and len(sleeps) == 2
 
 
@@ -182,6 +201,38 @@ def test_swap_argument_validation(policy: RetryPolicy) -> None:
 def test_key_not_in_repr_and_optional(policy: RetryPolicy) -> None:
     seen: list[httpx.Request] = []
     jc = JupiterClient(mock_client(quote_handler(seen)), api_key=None, policy=policy)
-    jc.quote(SOL, JUP, 1, 50)
+    jc.quote(SOL, JUP, 100_000_000, 50)
     assert "x-api-key" not in seen[0].headers
     assert "jk-1" not in repr(client(quote_handler([]), policy))
+
+
+def test_a_swap_transaction_that_does_not_do_the_quote_is_refused(policy: RetryPolicy) -> None:
+    quote = get_quote(policy)
+    third_party = unsigned_tx_b64(Pubkey.from_string(USER))  # the wallet pays a stranger
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, json={"swapTransaction": third_party,
+                                         "lastValidBlockHeight": 1})
+
+    with pytest.raises(SigningRefused, match="not an account of the wallet") as info:
+        client(handler, policy).swap_transaction(quote, USER, 1_000_000)
+    assert "expected exactly one Jupiter swap instruction, found 0" in info.value.reasons
+
+
+@pytest.mark.parametrize(("field", "value", "message"), [
+    ("outputMint", "DezXAZ8z7PnrnRJjz3wXBoRgixCa6xjnB7YaB1pPB263", "outputMint DezX"),
+    ("inputMint", JUP, "inputMint"),
+    ("inAmount", "100000001", "inAmount 100000001, asked 100000000"),
+    ("swapMode", "ExactOut", "swapMode ExactOut"),
+    ("slippageBps", 300, "slippageBps 300, asked at most 50"),
+    ("otherAmountThreshold", "24987313", "otherAmountThreshold 24987313"),
+])
+def test_a_quote_for_something_else_than_asked_is_refused(
+        policy: RetryPolicy, field: str, value: object, message: str) -> None:
+    body = json.loads(fixture_text("jupiter_quote.json"), parse_float=Decimal)
+    body[field] = value
+    answer = json.dumps(body, default=str)
+    jc = client(lambda request: httpx.Response(200, text=answer), policy)
+    with pytest.raises(PermanentError, match="does not match the request") as info:
+        jc.quote(SOL, JUP, 100_000_000, 50)
+    assert message in str(info.value)
