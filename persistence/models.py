@@ -181,6 +181,9 @@ class TradingSignal(Base):
     __table_args__ = (
         CheckConstraint("signal_strength BETWEEN 1 AND 100", name="strength_range"),
         Index(None, "status", "received_at"),
+        # Idempotency per channel and caller (README "Guarantees"): `http:<user id>`,
+        # `stream` or `task`; the same key in another namespace is an unrelated signal.
+        UniqueConstraint("idempotency_namespace", "idempotency_key"),
     )
 
     id: Mapped[int] = mapped_column(BigInteger, Identity(always=False), primary_key=True)
@@ -191,7 +194,8 @@ class TradingSignal(Base):
     activation_reason: Mapped[str | None] = mapped_column(Text)
     source: Mapped[str | None] = mapped_column(String(100))
     user_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True), index=True)
-    idempotency_key: Mapped[str | None] = mapped_column(String(128), unique=True)
+    idempotency_key: Mapped[str | None] = mapped_column(String(128))
+    idempotency_namespace: Mapped[str] = mapped_column(String(64))
     status: Mapped[str] = mapped_column(SignalStatus, server_default="pending")
     eligible_agents: Mapped[int | None] = mapped_column(Integer)
     received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True),

@@ -12,6 +12,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.orm import Session
 
+from domain.channels import TASK
 from domain.errors import NotFound
 from domain.signals import Signal
 from persistence import models as m
@@ -58,48 +59,55 @@ def _stored(row: Any) -> StoredSignal:
     return StoredSignal(id=row.id, signal=signal, status=row.status, received_at=row.received_at)
 
 
+_UNIQUE_KEY = [m.TradingSignal.idempotency_namespace, m.TradingSignal.idempotency_key]
+
+
+def _row(signal: Signal, namespace: str) -> dict[str, Any]:
+    return {"token_address": signal.token_address, "signal_type": signal.signal_type,
+            "signal_strength": signal.signal_strength, "symbol": signal.symbol,
+            "activation_reason": signal.activation_reason, "source": signal.source,
+            "idempotency_key": signal.idempotency_key, "user_id": signal.user_id,
+            "idempotency_namespace": namespace}
+
+
 class SignalRepository:
     def __init__(self, session: Session) -> None:
         self._s = session
 
-    def add(self, signal: Signal, received_at: datetime) -> tuple[int, bool]:
-        """Store a pending signal; returns (id, created). A repeated idempotency key returns
-        the existing signal's id and created=False."""
+    def add(self, signal: Signal, received_at: datetime, *,
+            namespace: str = TASK) -> tuple[int, bool]:
+        """Store a pending signal; returns (id, created). A key repeated within ``namespace``
+        returns the existing signal's id and created=False; other namespaces are not seen."""
         stmt = pg_insert(m.TradingSignal).values(
-            token_address=signal.token_address, signal_type=signal.signal_type,
-            signal_strength=signal.signal_strength, symbol=signal.symbol,
-            activation_reason=signal.activation_reason, source=signal.source,
-            idempotency_key=signal.idempotency_key, user_id=signal.user_id,
-            status="pending", received_at=received_at,
-        )
+            **_row(signal, namespace), status="pending", received_at=received_at)
         if signal.idempotency_key is not None:
-            stmt = stmt.on_conflict_do_nothing(index_elements=[m.TradingSignal.idempotency_key])
+            stmt = stmt.on_conflict_do_nothing(index_elements=_UNIQUE_KEY)
         new_id = self._s.execute(stmt.returning(m.TradingSignal.id)).scalar_one_or_none()
         if new_id is not None:
             return int(new_id), True
         existing = select(m.TradingSignal.id).where(
+            m.TradingSignal.idempotency_namespace == namespace,
             m.TradingSignal.idempotency_key == signal.idempotency_key)
         return int(self._s.execute(existing).scalar_one()), False
 
-    def add_many(self, signals: Sequence[Signal], received_at: datetime) -> list[tuple[int, bool]]:
+    def add_many(self, signals: Sequence[Signal], received_at: datetime, *,
+                 namespace: str = TASK) -> list[tuple[int, bool]]:
         """``add`` for a batch in two statements; every signal must carry an idempotency key
         (the ingestors key keyless messages by their delivery id)."""
         keys = [s.idempotency_key for s in signals]
         if not signals or None in keys:
-            return [self.add(s, received_at) for s in signals]
-        rows = [{"token_address": s.token_address, "signal_type": s.signal_type,
-                 "signal_strength": s.signal_strength, "symbol": s.symbol,
-                 "activation_reason": s.activation_reason, "source": s.source,
-                 "idempotency_key": s.idempotency_key, "user_id": s.user_id,
-                 "status": "pending", "received_at": received_at} for s in signals]
+            return [self.add(s, received_at, namespace=namespace) for s in signals]
+        rows = [{**_row(s, namespace), "status": "pending", "received_at": received_at}
+                for s in signals]
         stmt = (pg_insert(m.TradingSignal).values(rows)
-                .on_conflict_do_nothing(index_elements=[m.TradingSignal.idempotency_key])
+                .on_conflict_do_nothing(index_elements=_UNIQUE_KEY)
                 .returning(m.TradingSignal.idempotency_key, m.TradingSignal.id))
         created: dict[str | None, int] = {k: i for k, i in self._s.execute(stmt).all()}
         missing = [k for k in keys if k not in created]
         existing: dict[str | None, int] = {k: i for k, i in self._s.execute(
             select(m.TradingSignal.idempotency_key, m.TradingSignal.id)
-            .where(m.TradingSignal.idempotency_key.in_(missing))).all()} if missing else {}
+            .where(m.TradingSignal.idempotency_namespace == namespace,
+                   m.TradingSignal.idempotency_key.in_(missing))).all()} if missing else {}
         out: list[tuple[int, bool]] = []
         seen: set[str] = set()
         for key in keys:

@@ -57,3 +57,54 @@ def test_require_head_refuses_a_database_behind(empty_database: str) -> None:
         schema.require_head(engine)
     finally:
         engine.dispose()
+
+
+# --- 0004: idempotency namespaces ---------------------------------------------------------
+NAMESPACES_REVISION = "0004"
+BEFORE_NAMESPACES = "0003_agents_archived"
+_INSERT = sa.text("INSERT INTO trading_signals (token_address, signal_type, signal_strength, "
+                  "idempotency_key) VALUES ('So11111111111111111111111111111111111111112', "
+                  "'buy', 50, :key)")
+
+
+def _namespaces(engine: sa.Engine) -> list[tuple[str | None, str | None]]:
+    with engine.connect() as conn:
+        rows = conn.execute(sa.text("SELECT idempotency_key, idempotency_namespace "
+                                    "FROM trading_signals ORDER BY id"))
+        return [(row[0], row[1]) for row in rows]
+
+
+def test_the_namespace_migration_moves_existing_keys_and_downgrades(
+        empty_database: str) -> None:
+    """Keys the ingestors made up move to their channel; provider keys, whose channel was
+    never recorded, to `legacy`; down again, a key repeated across namespaces is kept once
+    as it was and prefixed elsewhere."""
+    schema.upgrade(empty_database, BEFORE_NAMESPACES)
+    engine = make_engine(empty_database)
+    try:
+        with engine.begin() as conn:
+            for key in ("stream:1700000000000-0", "task:6f1c", "task:6f1c:3", "prov-1", None):
+                conn.execute(_INSERT, {"key": key})
+        schema.upgrade(empty_database, NAMESPACES_REVISION)
+        assert _namespaces(engine) == [
+            ("stream:1700000000000-0", "stream"), ("task:6f1c", "task"),
+            ("task:6f1c:3", "task"), ("prov-1", "legacy"), (None, "legacy")]
+        with engine.begin() as conn:  # the same key in another namespace: another signal
+            conn.execute(sa.text("INSERT INTO trading_signals (token_address, signal_type, "
+                                 "signal_strength, idempotency_key, idempotency_namespace) "
+                                 "SELECT token_address, signal_type, signal_strength, "
+                                 "idempotency_key, 'http:x' FROM trading_signals WHERE id = 1"))
+        with pytest.raises(sa.exc.IntegrityError), engine.begin() as conn:
+            conn.execute(sa.text("INSERT INTO trading_signals (token_address, signal_type, "
+                                 "signal_strength, idempotency_key, idempotency_namespace) "
+                                 "VALUES ('x', 'buy', 50, 'prov-1', 'legacy')"))
+        schema.downgrade(empty_database, BEFORE_NAMESPACES)
+        with engine.connect() as conn:
+            keys = list(conn.execute(sa.text(
+                "SELECT idempotency_key FROM trading_signals ORDER BY id")).scalars())
+        assert keys == ["stream:1700000000000-0", "task:6f1c", "task:6f1c:3", "prov-1", None,
+                        "dup:6:stream:1700000000000-0"]
+        schema.upgrade(empty_database)
+        schema.check(empty_database)
+    finally:
+        engine.dispose()

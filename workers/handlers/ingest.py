@@ -8,6 +8,7 @@ from typing import Any
 
 import structlog
 
+from domain.channels import TASK
 from domain.errors import InvalidSignal
 from domain.ports import Clock, UnitOfWork
 from domain.signals import Signal, parse_signal
@@ -39,13 +40,16 @@ def validate(payloads: Sequence[Mapping[str, Any]]) -> list[Signal | Rejected]:
 
 def store_signals(signals: Sequence[Signal], uow: UnitOfWork, clock: Clock,
                   enqueue_fan_out: Callable[[int], None],
-                  enqueue_batch: Callable[[list[int]], None] | None = None) -> list[Ingested]:
+                  enqueue_batch: Callable[[list[int]], None] | None = None,
+                  namespace: str = TASK) -> list[Ingested]:
     """Store valid signals in one transaction; fan-outs are enqueued only after it commits
     (a crash in between leaves them pending for the outbox sweeper). ``enqueue_batch``, when
-    given, takes all the new ids at once (one message for a whole batch)."""
+    given, takes all the new ids at once (one message for a whole batch). Idempotency keys
+    are unique within ``namespace`` (the channel, domain/channels.py)."""
     now = clock.now()
     with uow:
-        results = [Ingested(*added) for added in uow.signals.add_many(signals, now)]
+        results = [Ingested(*added)
+                   for added in uow.signals.add_many(signals, now, namespace=namespace)]
         created = [r.signal_id for r in results if r.created]
         if enqueue_batch is not None and len(created) > 1:
             uow.after_commit(lambda: enqueue_batch(created))

@@ -19,6 +19,7 @@ import structlog
 from fastapi import Depends, FastAPI, Request, Response
 from fastapi.concurrency import run_in_threadpool
 
+from domain.channels import http_namespace
 from domain.errors import InvalidSignal
 from domain.json_text import loads_exact
 from domain.signals import parse_signal
@@ -55,7 +56,8 @@ class IngestService:
                 if not uow.users.exists(owner):
                     raise InvalidSignal("user_id", f"no user {owner}")
         signal = dataclasses.replace(signal, user_id=owner)
-        result: Ingested = store_signals([signal], rt.uow(), rt.clock, self.enqueue_fan_out)[0]
+        result: Ingested = store_signals([signal], rt.uow(), rt.clock, self.enqueue_fan_out,
+                                         namespace=http_namespace(principal.user_id))[0]
         if not result.created:
             raise Duplicate(result.signal_id)
         with rt.uow() as uow:

@@ -4,7 +4,8 @@ acknowledges a message only after its row has committed. Invalid messages are ac
 into the dead-letter stream with the field and the reason.
 
 A message without an ``idempotency_key`` is keyed by its stream id, so a redelivery after a
-crash between commit and XACK stores nothing twice.
+crash between commit and XACK stores nothing twice. Keys live in the ``stream`` namespace: no
+other channel can claim one (domain/channels.py).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from typing import Any
 import redis
 import structlog
 
+from domain.channels import STREAM
 from domain.errors import TransientError
 from domain.json_text import loads_exact
 from domain.ports import Clock, UnitOfWork
@@ -118,7 +120,7 @@ class StreamIngestor:
         being unavailable, one by one, so one bad message never blocks the stream."""
         try:
             store_signals([s for _, _, s in valid], self.uow(), self.clock,
-                          self.enqueue_fan_out, self.enqueue_batch)
+                          self.enqueue_fan_out, self.enqueue_batch, namespace=STREAM)
             return
         except TransientError:
             raise
@@ -126,7 +128,8 @@ class StreamIngestor:
             log.exception("ingest.batch_refused", size=len(valid))
         for message_id, raw, signal in valid:
             try:
-                store_signals([signal], self.uow(), self.clock, self.enqueue_fan_out)
+                store_signals([signal], self.uow(), self.clock, self.enqueue_fan_out,
+                              namespace=STREAM)
             except TransientError:
                 raise
             except Exception as exc:
