@@ -125,8 +125,8 @@ def test_the_key_is_printed_once_and_never_logged(http_ingest: tuple[str, Path, 
 def test_an_unknown_scope_is_refused_and_nothing_stored(clean_db: Engine) -> None:
     uow = SqlAlchemyUnitOfWork(make_session_factory(clean_db))
     with pytest.raises(InvalidInput) as refused:
-        create_key(uow, Clock(), user_email="p@example.com", scopes=["signals", "admin"])
-    assert refused.value.field == "scope" and "admin" in refused.value.reason
+        create_key(uow, Clock(), user_email="p@example.com", scopes=["signals", "superuser"])
+    assert refused.value.field == "scope" and "superuser" in refused.value.reason
     with clean_db.connect() as conn:
         assert conn.execute(text("SELECT count(*) FROM api_keys")).scalar_one() == 0
 
