@@ -50,6 +50,12 @@ class Settings(BaseSettings):
     rpc_url: str = "https://api.mainnet-beta.solana.com"
     http_timeout_seconds: float = Field(5.0, gt=0)
     http_max_attempts: int = Field(4, ge=1)
+    # Market data: eligibility metrics and simulated price impact (auto: Jupiter when an API
+    # key is set; see workers/adapters/market_data.py and price_impact.py).
+    metrics_source: Literal["auto", "jupiter", "dexscreener", "none"] = "auto"
+    jupiter_tokens_url: str = "https://api.jup.ag/tokens/v2"
+    price_impact_source: Literal["auto", "jupiter", "dexscreener", "none"] = "auto"
+    market_data_ttl_seconds: float = Field(30.0, gt=0)
     slippage_bps: int = Field(50, ge=0, le=10_000)
     max_priority_fee_lamports: int = Field(1_000_000, ge=0)
 

@@ -11,8 +11,12 @@ No chain, no hash. The model, in the money context (``domain.money.CONTEXT``):
   fill for 0 SOL (the position can still close); a buy that would get 0 tokens is refused.
 - ``protocol_fee_sol = sol_amount × protocol_fee_bps / 10 000`` and ``network_fee_sol``
   (flat) are rounded **up** to 8 dp: every rounding goes against the wallet.
-- Price impact (a fraction) = SOL value / ``depth_sol``; ``depth_sol=None`` means 0. It is
-  reported on the fill (and by :meth:`price_impact`) but does not move the fill price.
+- Price impact (a fraction) comes from real market data (``workers.adapters.price_impact``:
+  a Jupiter quote, or the pool's SOL reserve), never a made-up depth. It is reported on the
+  fill but does not move the fill price. Without a model (offline feeds) it is 0. When the
+  model cannot measure a token (no route, no SOL pair), :meth:`price_impact` answers 1 — an
+  unmeasurable impact never passes a ``maxPriceImpact`` limit — and the fill reports 0; a
+  market-data outage never blocks a fill (an exit must not wait on it).
 - ``Fill.slippage`` is the configured slippage as a fraction (``slippage_bps / 10 000``).
 """
 
@@ -20,11 +24,14 @@ from __future__ import annotations
 
 from decimal import ROUND_DOWN, ROUND_UP, Decimal, localcontext
 
-from domain.errors import InvalidInput
+import structlog
+
+from domain.errors import DomainError, InvalidInput
 from domain.money import CONTEXT, SOL_SCALE, TOKEN_SCALE
 from domain.ports import Fill, PriceQuote
+from workers.adapters.price_impact import PriceImpactModel
 
-FRACTION_SCALE = Decimal("1e-18")
+log = structlog.get_logger(__name__)
 _BPS = Decimal(10_000)
 
 
@@ -39,25 +46,30 @@ class PaperSwapExecutor:
 
     def __init__(self, *, slippage_bps: int = 0, protocol_fee_bps: int = 0,
                  network_fee_sol: Decimal = Decimal("0.000005"),
-                 depth_sol: Decimal | None = Decimal(1_000_000)) -> None:
+                 impact: PriceImpactModel | None = None) -> None:
         self._slippage = _bps("slippage_bps", slippage_bps)
         self._protocol_fee = _bps("protocol_fee_bps", protocol_fee_bps)
         if not isinstance(network_fee_sol, Decimal | int) or network_fee_sol < 0:
             raise ValueError("network_fee_sol must be a Decimal ≥ 0")
-        if depth_sol is not None and (not isinstance(depth_sol, Decimal | int) or depth_sol <= 0):
-            raise ValueError("depth_sol must be a positive Decimal or None")
         self._network_fee = Decimal(network_fee_sol).quantize(SOL_SCALE, rounding=ROUND_UP,
                                                               context=CONTEXT)
-        self._depth = None if depth_sol is None else Decimal(depth_sol)
+        self._impact_model = impact
 
     def __repr__(self) -> str:
         return (f"PaperSwapExecutor(slippage={self._slippage}, protocol_fee={self._protocol_fee},"
-                f" network_fee_sol={self._network_fee}, depth_sol={self._depth})")
+                f" network_fee_sol={self._network_fee}, impact={self._impact_model!r})")
 
     def price_impact(self, token_address: str, sol_amount: Decimal, price: PriceQuote) -> Decimal:
-        """``sol_amount / depth_sol`` as a fraction (0 when depth is None)."""
+        """The impact of buying with ``sol_amount`` SOL, a fraction: 0 without a model, 1
+        when the model cannot measure it. A market-data outage raises ``TransientError``."""
         _positive("sol_amount", sol_amount)
-        return self._impact(sol_amount)
+        if self._impact_model is None:
+            return Decimal(0)
+        impact = self._impact_model.impact(token_address, sol_amount)
+        if impact is None:
+            log.warning("paper.price_impact_unknown", token=token_address)
+            return Decimal(1)
+        return impact
 
     def buy(self, wallet_address: str, token_address: str, sol_amount: Decimal,
             price: PriceQuote) -> Fill:
@@ -68,7 +80,7 @@ class PaperSwapExecutor:
             sol = sol_amount.quantize(SOL_SCALE, rounding=ROUND_DOWN)
             fill_price = unit_price * (1 + self._slippage)
             tokens = (sol / fill_price).quantize(TOKEN_SCALE, rounding=ROUND_DOWN)
-            return self._fill("buy", sol, tokens, price, fill_price)
+            return self._fill("buy", sol, tokens, price, fill_price, token_address)
 
     def sell(self, wallet_address: str, token_address: str, token_amount: Decimal,
              price: PriceQuote) -> Fill:
@@ -79,10 +91,10 @@ class PaperSwapExecutor:
             tokens = token_amount.quantize(TOKEN_SCALE, rounding=ROUND_DOWN)
             fill_price = unit_price * (1 - self._slippage)
             sol = (tokens * fill_price).quantize(SOL_SCALE, rounding=ROUND_DOWN)
-            return self._fill("sell", sol, tokens, price, fill_price)
+            return self._fill("sell", sol, tokens, price, fill_price, token_address)
 
     def _fill(self, side: str, sol: Decimal, tokens: Decimal, quote: PriceQuote,
-              fill_price: Decimal) -> Fill:
+              fill_price: Decimal, token_address: str) -> Fill:
         if tokens <= 0 or (side == "buy" and sol <= 0):
             raise InvalidInput("amount", f"too small to {side} at this price")
         protocol_fee = (sol * self._protocol_fee).quantize(SOL_SCALE, rounding=ROUND_UP)
@@ -90,15 +102,22 @@ class PaperSwapExecutor:
                    "quote_source": quote.source, "fill_price_sol": str(fill_price),
                    "observed_at": quote.observed_at.isoformat()}
         return Fill(sol_amount=sol, token_amount=tokens, protocol_fee_sol=protocol_fee,
-                    network_fee_sol=self._network_fee, price_impact=self._impact(sol),
+                    network_fee_sol=self._network_fee,
+                    price_impact=self._reported_impact(token_address, sol),
                     slippage=self._slippage, transaction_hash=None, swap_payload=payload,
                     routes=None)
 
-    def _impact(self, sol_amount: Decimal) -> Decimal:
-        if self._depth is None:
+    def _reported_impact(self, token_address: str, sol: Decimal) -> Decimal:
+        """The fill's impact (constant-product, so a sale's SOL worth gives its impact too);
+        0 when unknown or unavailable."""
+        if self._impact_model is None or sol <= 0:
             return Decimal(0)
-        with localcontext(CONTEXT):
-            return (sol_amount / self._depth).quantize(FRACTION_SCALE, rounding=ROUND_UP)
+        try:
+            impact = self._impact_model.impact(token_address, sol)
+        except DomainError as exc:
+            log.warning("paper.price_impact_unavailable", token=token_address, error=str(exc))
+            return Decimal(0)
+        return Decimal(0) if impact is None else impact
 
     @staticmethod
     def _checked_price(token_address: str, price: PriceQuote) -> Decimal:

@@ -174,6 +174,18 @@ class DexScreenerPriceFeed:
                     liquidity=to_decimal(_nested(best, "liquidity", "usd")))
         return result
 
+    def sol_reserves(self, token_addresses: Sequence[str]) -> dict[str, Decimal]:
+        """The SOL side (``liquidity.quote``) of each mint's most liquid SOL-quoted pair that
+        reports one; a mint without such a pair is absent (its depth is unknown)."""
+        result = {}
+        for mint, candidates in self._pairs_by_mint(token_addresses).items():
+            pools = [(p, reserve) for p in candidates
+                     if _nested(p, "quoteToken", "address") == SOL_MINT
+                     and (reserve := positive_decimal(_nested(p, "liquidity", "quote")))]
+            if pools:
+                result[mint] = max(pools, key=lambda item: _liquidity_key(item[0]))[1]
+        return result
+
     def _native_price(self, mint: str, pair: Mapping[str, Any]) -> Decimal | None:
         price = positive_decimal(pair.get("priceNative"))
         if price is None:

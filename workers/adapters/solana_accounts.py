@@ -97,14 +97,15 @@ def parse_token_accounts(result: Any, owner: str, program: str) -> list[tuple[st
     value = result.get("value") if isinstance(result, dict) else None
     if not isinstance(value, list):
         raise _bad(method, "value is not a list")
-    found = []
+    found: list[tuple[str, str, int, int]] = []
     for entry in value:
         key = entry.get("pubkey") if isinstance(entry, dict) else None
         account = entry.get("account") if isinstance(entry, dict) else None
         data = account.get("data") if isinstance(account, dict) else None
         parsed = data.get("parsed") if isinstance(data, dict) else None
         info = parsed.get("info") if isinstance(parsed, dict) else None
-        if not is_address(key) or not isinstance(info, dict):
+        if not isinstance(key, str) or not is_address(key) or not isinstance(info, dict) \
+                or not isinstance(account, dict):
             raise _bad(method, f"account {str(key)[:44]} is not a parsed token account")
         if account.get("owner") != program or info.get("owner") != owner:
             raise _bad(method, f"account {key} is not owned by {owner} under {program}")

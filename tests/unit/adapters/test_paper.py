@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from decimal import Decimal, localcontext
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from domain.errors import InvalidInput
+from domain.errors import InvalidInput, TransientError
 from domain.money import SOL_SCALE, TOKEN_SCALE
 from domain.ports import PriceQuote
 from tests.unit.adapters.conftest import BONK, JUP, T0
 from workers.adapters.paper import PaperSwapExecutor
+from workers.adapters.price_impact import PoolImpact
 
 WALLET = "sim_wallet"
 
@@ -22,7 +24,7 @@ def quote(price: str, token: str = JUP) -> PriceQuote:
 
 
 def test_buy_without_slippage_or_fees() -> None:
-    fill = PaperSwapExecutor(network_fee_sol=Decimal(0), depth_sol=None).buy(
+    fill = PaperSwapExecutor(network_fee_sol=Decimal(0)).buy(
         WALLET, JUP, Decimal("1"), quote("0.004"))
     assert fill.sol_amount == Decimal("1") and fill.token_amount == Decimal("250")
     assert fill.fees_sol == 0 and fill.price_impact == 0 and fill.transaction_hash is None
@@ -31,7 +33,7 @@ def test_buy_without_slippage_or_fees() -> None:
 
 def test_buy_with_slippage_fee_and_impact() -> None:
     executor = PaperSwapExecutor(slippage_bps=100, protocol_fee_bps=25,
-                                 depth_sol=Decimal(1000))
+                                 impact=PoolImpact(Reserves({JUP: Decimal(998)})))
     fill = executor.buy(WALLET, JUP, Decimal("2"), quote("0.01"))
     assert fill.sol_amount == Decimal("2.00000000")
     assert fill.token_amount == (Decimal(2) / Decimal("0.0101")).quantize(
@@ -59,14 +61,39 @@ def test_sol_rounded_down_fees_rounded_up() -> None:
     assert fill.network_fee_sol == Decimal("0.00000001")
 
 
-def test_depth_none_means_no_impact() -> None:
-    assert PaperSwapExecutor(depth_sol=None).price_impact(
-        JUP, Decimal(100), quote("1")) == 0
+class Reserves:
+    """A pool source with fixed SOL reserves, counting its requests."""
+
+    def __init__(self, reserves: dict[str, Decimal], fail: bool = False) -> None:
+        self.reserves, self.fail, self.requests = reserves, fail, 0
+
+    def sol_reserves(self, tokens: Sequence[str]) -> dict[str, Decimal]:
+        self.requests += 1
+        if self.fail:
+            raise TransientError("dexscreener: down")
+        return {t: self.reserves[t] for t in tokens if t in self.reserves}
 
 
-def test_default_impact_is_tiny() -> None:
-    impact = PaperSwapExecutor().price_impact(JUP, Decimal(1), quote("1"))
-    assert 0 < impact < Decimal("0.00001")
+def test_no_model_means_no_impact() -> None:
+    assert PaperSwapExecutor().price_impact(JUP, Decimal(100), quote("1")) == 0
+    assert PaperSwapExecutor().buy(WALLET, JUP, Decimal(100), quote("1")).price_impact == 0
+
+
+def test_the_impact_is_the_pools_not_a_made_up_depth() -> None:
+    executor = PaperSwapExecutor(impact=PoolImpact(Reserves({JUP: Decimal(99)})))
+    assert executor.price_impact(JUP, Decimal(1), quote("1")) == Decimal("0.01")  # 1/(99+1)
+    fill = executor.sell(WALLET, JUP, Decimal(11), quote("1"))  # 11 SOL worth: 11/110
+    assert fill.price_impact == Decimal("0.1")
+
+
+def test_an_unmeasurable_impact_never_passes_a_limit_and_an_outage_never_blocks_a_fill() -> None:
+    unknown = PaperSwapExecutor(impact=PoolImpact(Reserves({})))
+    assert unknown.price_impact(JUP, Decimal(1), quote("1")) == 1
+    assert unknown.buy(WALLET, JUP, Decimal(1), quote("1")).price_impact == 0
+    down = PaperSwapExecutor(impact=PoolImpact(Reserves({JUP: Decimal(1)}, fail=True)))
+    with pytest.raises(TransientError):
+        down.price_impact(JUP, Decimal(1), quote("1"))
+    assert down.sell(WALLET, JUP, Decimal(5), quote("1")).sol_amount == Decimal(5)
 
 
 def test_large_amounts_quantise_in_a_wide_context() -> None:
@@ -97,8 +124,7 @@ def test_invalid_inputs(call: object, field: str) -> None:
 
 
 @pytest.mark.parametrize("kwargs", [{"slippage_bps": -1}, {"protocol_fee_bps": 10_001},
-                                    {"network_fee_sol": Decimal(-1)}, {"depth_sol": Decimal(0)},
-                                    {"slippage_bps": True}])
+                                    {"network_fee_sol": Decimal(-1)}, {"slippage_bps": True}])
 def test_bad_configuration(kwargs: dict[str, object]) -> None:
     with pytest.raises(ValueError):
         PaperSwapExecutor(**kwargs)  # type: ignore[arg-type]
