@@ -1,9 +1,13 @@
 """An agent's trading config (SPEC §9): ``TradingConfig`` and the level resolvers.
 
-``TradingConfig.from_dict`` deep-merges a stored (possibly partial) camelCase JSON object over
-the defaults (objects merge, arrays and scalars replace), validates every bound and raises
-``InvalidConfig`` listing every error as (camelCase path, message). ``to_dict`` writes the
-camelCase form back (Decimals as strings, so nothing is lost); the two round-trip.
+``parse_config`` deep-merges a stored (possibly partial) camelCase JSON object over the
+defaults (objects merge, arrays and scalars replace), validates every bound and raises
+``InvalidConfig`` listing every error as (camelCase path, message). Keys the reference engine
+still exports but no longer uses (``OBSOLETE``) are dropped with a warning naming them; the
+result carries the config, the warnings and the input without those keys (what to store).
+``TradingConfig.from_dict`` is the same parse for callers that need only the config.
+``to_dict`` writes the camelCase form back (Decimals as strings, so nothing is lost); the two
+round-trip.
 """
 
 # ``spec`` returns ``dataclasses.field(...)`` (a field specifier), which RUF009 cannot see.
@@ -43,13 +47,19 @@ from domain.config_sections import (
 from domain.errors import InvalidConfig
 
 __all__ = [
-    "DCA_MODES", "DCA_PRESETS", "TP_MODES", "TP_TEMPLATES", "DcaConfig", "DcaLevel",
-    "MoonBagConfig", "PositionCalculatorConfig", "PositionSizes", "PurchaseLimits",
-    "Randomization", "SignalsConfig", "SizeRange", "SolBalanceThresholds", "StaleTradeConfig",
-    "StopLossConfig", "TakeProfitConfig", "TakeProfitLevel", "TakeProfitPlan",
-    "TakeProfitTemplate", "TradingConfig", "TrailingLevel", "dca_levels", "deep_merge",
-    "take_profit_levels",
+    "DCA_MODES", "DCA_PRESETS", "OBSOLETE", "TP_MODES", "TP_TEMPLATES", "ConfigWarning",
+    "DcaConfig", "DcaLevel", "MoonBagConfig", "ParsedConfig", "PositionCalculatorConfig",
+    "PositionSizes", "PurchaseLimits", "Randomization", "SignalsConfig", "SizeRange",
+    "SolBalanceThresholds", "StaleTradeConfig", "StopLossConfig", "TakeProfitConfig",
+    "TakeProfitLevel", "TakeProfitPlan", "TakeProfitTemplate", "TradingConfig", "TrailingLevel",
+    "dca_levels", "deep_merge", "parse_config", "take_profit_levels",
 ]
+
+# Keys a reference-engine export may carry that no rule uses any more: accepted and dropped,
+# with a warning naming them (docs/rules.md §13). Any other unknown key is an error.
+OBSOLETE: dict[tuple[str, str], str] = {
+    ("stopLoss", "continuousTrailing"): "obsolete (the stop loss always trails), ignored",
+}
 
 
 @dataclass(frozen=True)
@@ -70,16 +80,8 @@ class TradingConfig:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any] | None) -> TradingConfig:
-        """Parse a stored config; ``None`` (a NULL column) means every default."""
-        if data is None:
-            return _DEFAULT
-        if not isinstance(data, Mapping):
-            raise InvalidConfig([("$", "must be an object")])
-        errors: list[tuple[str, str]] = []
-        parsed = parse_obj(cls, deep_merge(_default_dict(), data), "", errors)
-        if errors or parsed is None:
-            raise InvalidConfig(errors or [("$", "invalid")])
-        return parsed
+        """Parse a stored config (``parse_config`` without its warnings)."""
+        return parse_config(data).config
 
     def to_dict(self) -> dict[str, Any]:
         """The camelCase JSON-able form (Decimals as strings)."""
@@ -87,6 +89,53 @@ class TradingConfig:
 
 
 _DEFAULT = TradingConfig()
+
+
+@dataclass(frozen=True)
+class ConfigWarning:
+    """Something accepted but not used, named by its camelCase path."""
+
+    path: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.path}: {self.message}"
+
+
+@dataclass(frozen=True)
+class ParsedConfig:
+    """A valid config, what was dropped from it (``warnings``), and ``data``: the input
+    without the dropped keys, the form to store (None for a NULL column: every default)."""
+
+    config: TradingConfig
+    warnings: tuple[ConfigWarning, ...] = ()
+    data: dict[str, Any] | None = None
+
+
+def parse_config(data: Mapping[str, Any] | None) -> ParsedConfig:
+    """Parse a stored or operator-sent config; ``None`` means every default. Raises
+    ``InvalidConfig`` listing every error; obsolete keys come back as warnings."""
+    if data is None:
+        return ParsedConfig(_DEFAULT)
+    if not isinstance(data, Mapping):
+        raise InvalidConfig([("$", "must be an object")])
+    kept, warnings = _drop_obsolete(data)
+    errors: list[tuple[str, str]] = []
+    parsed = parse_obj(TradingConfig, deep_merge(_default_dict(), kept), "", errors)
+    if errors or parsed is None:
+        raise InvalidConfig(errors or [("$", "invalid")])
+    return ParsedConfig(parsed, warnings, kept)
+
+
+def _drop_obsolete(data: Mapping[str, Any]) -> tuple[dict[str, Any], tuple[ConfigWarning, ...]]:
+    kept = dict(data)
+    warnings: list[ConfigWarning] = []
+    for (section, key), message in OBSOLETE.items():
+        part = kept.get(section)
+        if isinstance(part, Mapping) and key in part:
+            kept[section] = {k: v for k, v in part.items() if k != key}
+            warnings.append(ConfigWarning(f"{section}.{key}", message))
+    return kept, tuple(warnings)
 
 
 @functools.cache

@@ -16,14 +16,26 @@ from domain.config_fields import Choice, Dec, Flag, Items, Obj, Strs, ordered, s
 
 Problems = list[tuple[str, str]]
 
-_USD = Dec(gt=D(0), optional=True)
-_COUNT = Dec(ge=D(0), optional=True, integer=True)
+# Upper bounds (docs/rules.md §13): every number a config holds is bounded so that every rule
+# stays finite and every result fits its column (SOL NUMERIC(20,8), percent NUMERIC(12,4)).
+MAX_SOL = D("1000000000")  # 1e9 SOL: more than all the SOL there is
+MAX_USD = D("100000000000")  # 1e11 USD: market cap and liquidity bounds
+MAX_COUNT = D("1000000000")  # holders
+MAX_PERCENT = D("1000000")  # 1e6 %: a 10,000-fold move
+MAX_HOLD_MINUTES = D("525600")  # a year
+
+_SOL = Dec(gt=D(0), le=MAX_SOL)
+_USD = Dec(gt=D(0), le=MAX_USD, optional=True)
+_COUNT = Dec(ge=D(0), le=MAX_COUNT, optional=True, integer=True)
+_PERCENT = Dec(ge=-MAX_PERCENT, le=MAX_PERCENT)
 
 
 @dataclass(frozen=True)
 class PurchaseLimits:
-    minimum_agent_balance: D = spec("minimumAgentBalance", Dec(ge=D("0.1")), D("0.5"))
-    max_purchase_per_token: D = spec("maxPurchasePerToken", Dec(gt=D(0)), D("2.0"))
+    minimum_agent_balance: D = spec(
+        "minimumAgentBalance", Dec(ge=D("0.1"), le=MAX_SOL), D("0.5")
+    )
+    max_purchase_per_token: D = spec("maxPurchasePerToken", _SOL, D("2.0"))
     max_price_impact: D | None = spec(  # a fraction: 0.05 = 5 %
         "maxPriceImpact", Dec(gt=D(0), le=D(1), optional=True), None
     )
@@ -65,7 +77,7 @@ class SignalsConfig:
 
 @dataclass(frozen=True)
 class TrailingLevel:
-    change: D = spec("change", Dec(gt=D(0)))
+    change: D = spec("change", Dec(gt=D(0), le=MAX_PERCENT))
     stop_loss: D = spec("stopLoss", Dec(ge=D(0), le=D(1000)))
 
 
@@ -79,23 +91,23 @@ class StopLossConfig:
     @staticmethod
     def cross_checks(values: Mapping[str, Any]) -> Problems:
         levels: tuple[TrailingLevel, ...] | None = values.get("trailing_levels")
-        if levels is None:
-            return []
+        if levels is None or values.get("mode") != "custom":
+            return []  # the other modes do not use the levels: their order does not matter
         problems = [
             (f"trailingLevels[{i}].change", "levels must be strictly descending by change")
             for i in range(1, len(levels))
             if levels[i].change >= levels[i - 1].change
         ]
-        if values.get("mode") == "custom" and not levels:
+        if not levels:
             problems.append(("trailingLevels", "custom mode needs at least one level"))
         return problems
 
 
 @dataclass(frozen=True)
 class SolBalanceThresholds:
-    minimum: D = spec("minimum", Dec(gt=D(0)), D("0.2"))
-    medium: D = spec("medium", Dec(gt=D(0)), D(5))
-    large: D = spec("large", Dec(gt=D(0)), D(10))
+    minimum: D = spec("minimum", _SOL, D("0.2"))
+    medium: D = spec("medium", _SOL, D(5))
+    large: D = spec("large", _SOL, D(10))
 
     @staticmethod
     def cross_checks(values: Mapping[str, Any]) -> Problems:
@@ -107,8 +119,8 @@ class SolBalanceThresholds:
 
 @dataclass(frozen=True)
 class SizeRange:
-    min: D = spec("min", Dec(ge=D(0)))
-    max: D = spec("max", Dec(ge=D(0)))
+    min: D = spec("min", Dec(ge=D(0), le=MAX_SOL))
+    max: D = spec("max", Dec(ge=D(0), le=MAX_SOL))
 
     @staticmethod
     def cross_checks(values: Mapping[str, Any]) -> Problems:
@@ -139,9 +151,12 @@ class PositionCalculatorConfig:
 @dataclass(frozen=True)
 class StaleTradeConfig:
     enabled: bool = spec("enabled", Flag(), True)
-    min_hold_time_minutes: int = spec("minHoldTimeMinutes", Dec(ge=D(1), integer=True), 60)
-    min_profit_percent: D = spec("minProfitPercent", Dec(), D(1))
-    max_profit_percent: D = spec("maxProfitPercent", Dec(), D(10))
+    # Fractional minutes and seconds are accepted (reference-engine exports carry them).
+    min_hold_time_minutes: D = spec(
+        "minHoldTimeMinutes", Dec(ge=D(1), le=MAX_HOLD_MINUTES), D(60)
+    )
+    min_profit_percent: D = spec("minProfitPercent", _PERCENT, D(1))
+    max_profit_percent: D = spec("maxProfitPercent", _PERCENT, D(10))
 
     @staticmethod
     def cross_checks(values: Mapping[str, Any]) -> Problems:
@@ -171,7 +186,7 @@ class DcaConfig:
     mode: str = spec("mode", Choice(DCA_MODES), "moderate")
     levels: tuple[DcaLevel, ...] = spec("levels", Items(DcaLevel), ())
     max_dca_count: int = spec("maxDCACount", Dec(ge=D(1), le=D(10), integer=True), 3)
-    cooldown_seconds: int = spec("cooldownSeconds", Dec(ge=D(10), le=D(3600), integer=True), 30)
+    cooldown_seconds: D = spec("cooldownSeconds", Dec(ge=D(10), le=D(3600)), D(30))
 
     @staticmethod
     def cross_checks(values: Mapping[str, Any]) -> Problems:

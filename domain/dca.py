@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from decimal import Decimal
 
 from domain.config import DcaLevel, TradingConfig, dca_levels
+from domain.durations import at_least
 from domain.errors import InvalidInput
 from domain.money import HUNDRED, ZERO, change_percent, in_context, price, sol, sol_down
 from domain.positions import Position
@@ -19,7 +20,7 @@ COOLDOWN = "cooldown"
 NO_LEVELS = "no_levels"
 LEVELS_EXHAUSTED = "levels_exhausted"
 DROP_NOT_REACHED = "drop_not_reached"
-# Not in SPEC: a level whose buy rounds to 0 SOL (dust holding) cannot buy anything.
+# A level whose buy rounds down to 0 SOL (a dust holding) buys nothing (docs/rules.md §6).
 AMOUNT_TOO_SMALL = "amount_too_small"
 TRIGGERED = "triggered"
 
@@ -49,7 +50,7 @@ def _blocked(position: Position, config: TradingConfig, now: datetime) -> str | 
     if position.dca_count >= dca.max_dca_count:
         return MAX_DCA_COUNT
     last = position.last_dca_time
-    if last is not None and now - last < timedelta(seconds=dca.cooldown_seconds):
+    if last is not None and not at_least(now - last, dca.cooldown_seconds):
         return COOLDOWN
     return None
 

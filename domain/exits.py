@@ -4,11 +4,12 @@ profit, stale trade, then DCA. An exit stops the rest."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from decimal import Decimal
 
 from domain import dca, stop_loss, take_profit
 from domain.config import TradingConfig
+from domain.durations import at_least, minutes
 from domain.money import change_percent, in_context
 from domain.positions import Position
 
@@ -52,7 +53,7 @@ def is_stale(position: Position, price: Decimal, config: TradingConfig, now: dat
     stale = config.stale_trade
     if not stale.enabled:
         return False
-    if now - position.created_at < timedelta(minutes=stale.min_hold_time_minutes):
+    if not at_least(now - position.created_at, minutes(stale.min_hold_time_minutes)):
         return False
     gain = change_percent(price, position.purchase_price)
     return stale.min_profit_percent <= gain <= stale.max_profit_percent

@@ -37,13 +37,16 @@ SOL_SCALE = Decimal("0.00000001")  # NUMERIC(20,8): SOL and USD amounts
 TOKEN_SCALE = Decimal("1e-18")  # NUMERIC(30,18): token amounts and token prices
 PRICE_SCALE = TOKEN_SCALE
 PERCENT_SCALE = Decimal("0.0001")  # NUMERIC(12,4)
+PERCENT_MAX = Decimal("99999999.9999")  # the largest NUMERIC(12,4) holds
 LAMPORTS_PER_SOL = 10**9
 MAX_MAGNITUDE = 40
 MAX_DIGITS = 60
 ZERO = Decimal("0")
 HUNDRED = Decimal("100")
 
-_DECIMAL_TEXT = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?")
+# docs/rules.md §13: an optional sign, ASCII digits with an optional decimal point, an optional
+# exponent ("0.5", ".5", "5.", "+2", "1e5"); no spaces, underscores, other digits, NaN, Infinity.
+_DECIMAL_TEXT = re.compile(r"[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][+-]?[0-9]+)?")
 
 P = ParamSpec("P")
 R = TypeVar("R")

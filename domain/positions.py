@@ -8,7 +8,7 @@ from datetime import datetime
 from decimal import Decimal
 
 from domain.errors import InvalidInput
-from domain.money import ZERO, in_context, price, sol
+from domain.money import ZERO, in_context, percent, price, sol
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -74,7 +74,8 @@ def open_position(
     now: datetime,
 ) -> Position:
     """The position an opening buy creates (SPEC §4.3): price = SOL swapped / tokens (fees
-    excluded), invested = SOL swapped + fees, SL = the default %, peak = the purchase price."""
+    excluded), invested = SOL swapped + fees, SL = the default % (at the stored 4 dp), peak =
+    the purchase price."""
     if sol_swapped <= 0:
         raise InvalidInput("sol_swapped", "must be > 0")
     if tokens_received <= 0:
@@ -87,6 +88,6 @@ def open_position(
         token_symbol=token_symbol, purchase_transaction_id=purchase_transaction_id,
         purchase_price=avg, purchase_amount=tokens_received,
         total_invested_sol=sol(sol_swapped + fees_sol),
-        current_stop_loss_percentage=stop_loss_percentage, peak_price=avg,
+        current_stop_loss_percentage=percent(stop_loss_percentage), peak_price=avg,
         last_stop_loss_update=now, lowest_price=avg, created_at=now, updated_at=now,
     )

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from domain.config import StopLossConfig, TradingConfig
-from domain.money import HUNDRED, ZERO, change_percent, in_context, percent, price
+from domain.money import HUNDRED, PERCENT_MAX, ZERO, change_percent, in_context, percent, price
 from domain.positions import Position
 
 STOP_LOSS = "stop_loss"
@@ -72,16 +72,17 @@ def _exponential(g: Decimal) -> Decimal | None:
 
 @in_context
 def evaluate(position: Position, price_now: Decimal, config: TradingConfig) -> StopLossDecision:
-    """Track the peak, ratchet the stop (target rounded to 4 dp first; never loosens) and
-    trigger when the price is at or below the stop price."""
+    """Track the peak, ratchet the stop (target rounded half-even to the stored 4 dp first, and
+    at most the largest stop the column holds; never loosens) and trigger when the price is at
+    or below the stop price."""
     cfg = config.stop_loss
     stored = position.current_stop_loss_percentage
     if not cfg.enabled:
         return StopLossDecision(False, stored, None, position.peak_price, False)
     avg = position.purchase_price
     peak = price(max(position.peak_price if position.peak_price is not None else avg, price_now))
-    target = percent(target_percentage(change_percent(peak, avg), cfg))
-    stop_pct = max(stored if stored is not None else cfg.default_percentage, target)
+    target = min(percent(target_percentage(change_percent(peak, avg), cfg)), PERCENT_MAX)
+    stop_pct = max(stored if stored is not None else percent(cfg.default_percentage), target)
     stop_price = avg * (1 + stop_pct / HUNDRED)
     changed = stop_pct != stored or peak != position.peak_price
     return StopLossDecision(price_now <= stop_price, stop_pct, stop_price, peak, changed)

@@ -43,25 +43,28 @@ CHOICES: dict[str, tuple[str, ...] | None] = {
     "dca.mode": DCA_MODES,
     "takeProfit.mode": TP_MODES,
 }
-# Where valid values end (SPEC §9): generation aims at these edges, and every accepted
-# config must keep inside them (ABOVE: the lower bound is exclusive; INTEGERS: whole numbers).
+# Where valid values end (SPEC §9, with the upper bounds of issue 21): generation aims at these
+# edges, and every accepted config must keep inside them (ABOVE: the lower bound is exclusive;
+# INTEGERS: whole numbers).
+SOL, USD, COUNT, PCT = "1000000000", "100000000000", "1000000000", "1000000"
 LIMITS: dict[str, tuple[str | None, str | None]] = {
-    "minimumAgentBalance": ("0.1", None), "maxPurchasePerToken": ("0", None),
+    "minimumAgentBalance": ("0.1", SOL), "maxPurchasePerToken": ("0", SOL),
     "maxPriceImpact": ("0", "1"), "minScore": ("1", "100"),
-    "marketCapMin": ("0", None), "marketCapMax": ("0", None), "liquidityMin": ("0", None),
-    "liquidityMax": ("0", None), "holderCountMin": ("0", None), "holderCountMax": ("0", None),
-    "defaultPercentage": ("-100", "0"), "change": ("0", None), "stopLoss": ("0", "1000"),
-    "minimum": ("0", None), "medium": ("0", None), "large": ("0", None),
-    "min": ("0", None), "max": ("0", None), "minHoldTimeMinutes": ("1", None),
-    "minProfitPercent": (None, None), "maxProfitPercent": (None, None),
+    "marketCapMin": ("0", USD), "marketCapMax": ("0", USD), "liquidityMin": ("0", USD),
+    "liquidityMax": ("0", USD), "holderCountMin": ("0", COUNT), "holderCountMax": ("0", COUNT),
+    "defaultPercentage": ("-100", "0"), "change": ("0", PCT), "stopLoss": ("0", "1000"),
+    "minimum": ("0", SOL), "medium": ("0", SOL), "large": ("0", SOL),
+    "min": ("0", SOL), "max": ("0", SOL), "minHoldTimeMinutes": ("1", "525600"),
+    "minProfitPercent": ("-" + PCT, PCT), "maxProfitPercent": ("-" + PCT, PCT),
     "dropPercent": ("-99", "-1"), "buyPercent": ("1", "500"), "maxDCACount": ("1", "10"),
     "cooldownSeconds": ("10", "3600"), "targetPercent": ("1", "10000"),
     "sellPercent": ("1", "100"), "triggerPercent": ("1", "10000"), "retainPercent": ("1", "50"),
 }
 ABOVE = {"maxPurchasePerToken", "maxPriceImpact", "marketCapMin", "marketCapMax",
          "liquidityMin", "liquidityMax", "change", "minimum", "medium", "large"}
-INTEGERS = {"minScore", "holderCountMin", "holderCountMax", "minHoldTimeMinutes",
-            "maxDCACount", "cooldownSeconds"}
+INTEGERS = {"minScore", "holderCountMin", "holderCountMax", "maxDCACount"}
+# Keys a reference-engine export carries that are accepted and dropped (with a warning).
+OBSOLETE = {("stopLoss", "continuousTrailing")}
 _MISSING = object()
 
 
@@ -283,13 +286,21 @@ def configs(draw: st.DrawFn) -> Case:
         spots = positions(merged(DEFAULT, config))
         where = spots[draw(st.integers(0, len(spots) - 1))]
         how = draw(st.sampled_from(["set", "set", "set", "respell", "unknown", "delete",
-                                    "texts"]))
+                                    "texts", "obsolete"]))
         if how == "texts":  # free text is where storable and valid part ways (NUL, …)
             where, how = ("signals", "allowedSignalTypes"), "set"
-        if how == "unknown":
+        if how == "obsolete":  # what reference-engine exports still carry: dropped, warned
+            where, how = ("stopLoss", "continuousTrailing"), "unknown"
+            if not isinstance(_view(merged(DEFAULT, config), ("stopLoss",)), dict):
+                continue
+            value = draw(st.booleans() | junk)
+        if how == "unknown" and where in OBSOLETE:
+            pass
+        elif how == "unknown":
             tmpl = template_at(where)
             key = draw(st.sampled_from(["maxDcaCount", "minscore", "stop_loss", "Enabled",
-                                        "enabled ", "", "levels[0]", "__proto__"])
+                                        "enabled ", "", "levels[0]", "__proto__",
+                                        "continuousTrailing"])
                        | st.text(max_size=10))
             if not isinstance(tmpl, dict) or key in tmpl:
                 continue

@@ -12,13 +12,14 @@ import contextlib
 import itertools
 import json
 import math
+import re
 from collections.abc import Iterator, Mapping
 from decimal import Decimal
 from typing import Any
 
 from hypothesis import note
 
-from domain.config import TradingConfig
+from domain.config import ParsedConfig, TradingConfig
 from domain.config import deep_merge as merged  # SPEC §9's merge (unit-tested on its own)
 from domain.errors import InvalidConfig
 from tests.chaos.config_cases import (
@@ -28,6 +29,7 @@ from tests.chaos.config_cases import (
     INTEGERS,
     ITEMS,
     LIMITS,
+    OBSOLETE,
     Case,
     Where,
     dotted,
@@ -37,13 +39,30 @@ from tests.chaos.config_cases import (
 
 # --- oracles -------------------------------------------------------------------------------
 
+# SPEC §9's decimal string: an optional sign, ASCII digits with an optional decimal point, an
+# optional exponent; nothing else (no spaces, underscores, other scripts' digits, NaN, inf).
+_DECIMAL_TEXT = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?",
+                           re.ASCII)
+
+
 def _no_number(value: object) -> bool:
-    """Clearly not a number whatever the rules of spelling (a type, NaN/inf, no digit)."""
+    """Not a number under SPEC §9's rules of spelling (a type, NaN/inf, a bad string)."""
     if isinstance(value, bool | dict | list):
         return True
     if isinstance(value, float):
         return not math.isfinite(value)
-    return isinstance(value, str) and not any(ch.isdigit() for ch in value)
+    return isinstance(value, str) and not _DECIMAL_TEXT.fullmatch(value)
+
+
+def without_obsolete(config: Any) -> Any:
+    """The config as kept: the obsolete keys SPEC §9 drops with a warning, dropped."""
+    if not isinstance(config, Mapping):
+        return config
+    kept = dict(config)
+    for section, key in OBSOLETE:
+        if isinstance(kept.get(section), Mapping):
+            kept[section] = {k: v for k, v in kept[section].items() if k != key}
+    return kept
 
 
 def must_refuse(node: Any, where: Where = ()) -> Iterator[str]:
@@ -54,6 +73,8 @@ def must_refuse(node: Any, where: Where = ()) -> Iterator[str]:
             yield dotted(where) or "$"
             return
         for key, value in node.items():
+            if (*where, key) in OBSOLETE:
+                continue
             if key not in tmpl:
                 yield dotted((*where, key))
             else:
@@ -157,7 +178,8 @@ def broken_rules(out: dict[str, Any]) -> list[str]:
         "sizes": all(ordered(r["min"], r["max"]) for r in pc["positionSizes"].values()),
         "stale profits": ordered(out["staleTrade"]["minProfitPercent"],
                                  out["staleTrade"]["maxProfitPercent"]),
-        "trailing descends": all(ordered(b, a, True) for a, b in itertools.pairwise(changes)),
+        "trailing descends": sl["mode"] != "custom"
+        or all(ordered(b, a, True) for a, b in itertools.pairwise(changes)),
         "custom trailing": sl["mode"] != "custom" or bool(changes),
         "custom dca": not (out["dca"]["enabled"] and out["dca"]["mode"] == "custom")
         or bool(out["dca"]["levels"]),
@@ -171,10 +193,20 @@ def broken_rules(out: dict[str, Any]) -> list[str]:
 def check_acceptance(config: TradingConfig, case: Case) -> None:
     assert not list(must_refuse(merged(DEFAULT, case.config or {}))), case
     out = config.to_dict()
-    assert same(merged(DEFAULT, case.config or {}), out), (case, out)
+    assert same(without_obsolete(merged(DEFAULT, case.config or {})), out), (case, out)
     assert not list(out_of_bounds(out)) and not broken_rules(out), (
         list(out_of_bounds(out)), broken_rules(out), out)
     assert TradingConfig.from_dict(json.loads(json.dumps(out))) == config  # JSON-able, same
+
+
+def check_warnings(parsed: ParsedConfig, case: Case) -> None:
+    """One warning per obsolete key sent, naming it; the data to store is without them."""
+    sent = case.config if isinstance(case.config, Mapping) else {}
+    present = sorted(f"{section}.{key}" for section, key in OBSOLETE
+                     if isinstance(sent.get(section), Mapping) and key in sent[section])
+    assert sorted(w.path for w in parsed.warnings) == present, (parsed.warnings, case)
+    assert all(w.message for w in parsed.warnings)
+    assert parsed.data == (None if case.config is None else without_obsolete(sent)), case
 
 
 @contextlib.contextmanager

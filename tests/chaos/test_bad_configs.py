@@ -1,9 +1,10 @@
 """Scenario 9, configs: hypothesis-generated agent trading configs (tests/chaos/config_cases.py)
-through ``TradingConfig.from_dict`` (10k cases) and through the operator path that stores
-them (``fleet agents create --config`` / ``fleet agents config --set``: the CLI's JSON
-reading, then the agent use cases, on the real database). Each is accepted whole or refused
-with a typed error naming the field (tests/chaos/config_oracles.py) — never another
-exception, never a partial row. The smallest failing cases found are pinned at the end."""
+through ``parse_config`` (10k cases) and through the operator path that stores them (``fleet
+agents create --config`` / ``fleet agents config ID --set FILE``: the CLI's JSON reading and
+checking, then the agent use cases, on the real database). Each is accepted whole (obsolete
+keys dropped with a warning) or refused with a typed error naming the field
+(tests/chaos/config_oracles.py) — never another exception, never a partial row. The smallest
+failing cases found are pinned at the end."""
 
 from __future__ import annotations
 
@@ -21,15 +22,22 @@ from hypothesis import event, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import Engine, text
 
-from domain.config import TradingConfig
+from domain.config import ParsedConfig, TradingConfig, parse_config
 from domain.errors import InvalidConfig, InvalidInput
 from domain.ports import UnitOfWork
 from persistence.db import make_session_factory
 from persistence.unit_of_work import SqlAlchemyUnitOfWork
 from tests.chaos.config_cases import BEYOND_DECIMAL, SLOW_OK, Case, Raw, configs
-from tests.chaos.config_oracles import check_acceptance, check_refusal, noted
+from tests.chaos.config_oracles import (
+    check_acceptance,
+    check_refusal,
+    check_warnings,
+    noted,
+    without_obsolete,
+)
 from tests.chaos.test_bad_input import Clock
-from workers.cli.agents import _read_config
+from tests.unit.domain.bound_cases import CONFIGS, WORLDS, BoundCase, World, check_bound_case
+from workers.cli.agents import _read_config, config_file
 from workers.handlers.agents import create_agent, set_config
 from workers.handlers.configs import trading_config
 
@@ -43,7 +51,7 @@ def test_the_config_parser_accepts_whole_or_names_every_bad_field() -> None:
     def run(case: Case) -> None:
         with noted(case):
             try:
-                config = TradingConfig.from_dict(case.config)
+                parsed = parse_config(case.config)
             except InvalidConfig as exc:
                 event("rejected")
                 seen["rejected"] += 1
@@ -51,10 +59,28 @@ def test_the_config_parser_accepts_whole_or_names_every_bad_field() -> None:
                 return
             event("accepted")
             seen["accepted"] += 1
-            check_acceptance(config, case)
+            check_acceptance(parsed.config, case)
+            check_warnings(parsed, case)
 
     run()
     assert min(seen.values()) >= sum(seen.values()) // 10, seen  # both sides well exercised
+
+
+# --- 1b. configs at and past every bound, each accepted one through every rule -------------
+# (issue 21; tests/unit/domain/test_config_bounds.py runs the same property bounded)
+
+@pytest.mark.chaos_long
+@pytest.mark.timeout(3600)
+def test_10k_configs_at_and_past_every_bound_through_every_rule() -> None:
+    seen = {"accepted": 0, "refused": 0}
+
+    @settings(max_examples=10_000, deadline=None, database=None, suppress_health_check=SLOW_OK)
+    @given(case=CONFIGS, worlds=WORLDS)
+    def run(case: BoundCase, worlds: list[World]) -> None:
+        seen["accepted" if check_bound_case(case, worlds) is not None else "refused"] += 1
+
+    run()
+    assert min(seen.values()) >= sum(seen.values()) // 5, seen  # both sides well exercised
 
 
 # --- 2. the operator path on the real database ----------------------------------------------
@@ -125,8 +151,8 @@ def operator(clean_db: Engine, tmp_path: Path) -> Operator:
 
 def store_one(operator: Operator, case: Case, create: bool) -> str:
     """Write the config as an operator's file and run `fleet agents create --config FILE`
-    (``create``) or `fleet agents config ID --set FILE`: the CLI's reading, then the use case
-    on the real database. Check what is stored, or that nothing is."""
+    (``create``) or `fleet agents config ID --set FILE`: the CLI's reading and checking,
+    then the use case on the real database. Check what is stored, or that nothing is."""
     operator.file.write_text(to_json(case.config), encoding="utf-8")
     before = operator.state()
     try:
@@ -137,17 +163,18 @@ def store_one(operator: Operator, case: Case, create: bool) -> str:
         return "unreadable"
     assert sent is not None
     try:
-        expected: TradingConfig | InvalidConfig = TradingConfig.from_dict(sent)
+        expected: ParsedConfig | InvalidConfig = parse_config(sent)
     except InvalidConfig as exc:
         expected = exc
     try:
+        kept = config_file(operator.file)
         if create:
             name = f"cfg-{next(operator.names):06d}"
             agent_id = create_agent(operator.uow(), Clock(), name=name,
-                                    deposit_sol=Decimal("0.5"), config=sent)
+                                    deposit_sol=Decimal("0.5"), config=kept)
         else:
             agent_id = operator.agent_id
-            set_config(operator.uow(), agent_id, sent)
+            set_config(operator.uow(), agent_id, kept)
     except InvalidConfig as exc:
         assert isinstance(expected, InvalidConfig), (expected, exc)
         assert exc.errors == expected.errors and exc.errors
@@ -157,10 +184,11 @@ def store_one(operator: Operator, case: Case, create: bool) -> str:
         assert exc.field and exc.reason, exc
         assert operator.state() == before
         return "rejected"
-    assert isinstance(expected, TradingConfig), expected
+    assert isinstance(expected, ParsedConfig), expected
     stored = operator.stored(agent_id)
-    assert canon(stored) == canon(sent)  # stored as sent (a partial stays partial)
-    assert trading_config(stored) == expected == TradingConfig.from_dict(stored)
+    # stored as sent (a partial stays partial), less the obsolete keys it drops
+    assert canon(stored) == canon(without_obsolete(sent))
+    assert trading_config(stored) == expected.config == TradingConfig.from_dict(stored)
     after = operator.state()
     grown = {k: after[k] - before[k]
              for k in ("users", "agents", "wallets", "transactions", "balances")}

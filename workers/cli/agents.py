@@ -10,11 +10,12 @@ from typing import Any
 
 import typer
 
+from domain.config import parse_config
 from domain.errors import InvalidInput
 from domain.json_text import loads_exact
 from domain.signals import parse_signal
 from persistence import queries
-from workers.cli.common import console, container, emit, errors
+from workers.cli.common import console, container, emit, err_console, errors
 from workers.cli.operators import show_config
 from workers.handlers import agents as agent_cases
 
@@ -40,7 +41,20 @@ def _read_config(path: Path | None) -> dict[str, Any] | None:
         raise InvalidInput("config", f"cannot read {path}: {exc}") from None
     if not isinstance(data, dict):
         raise InvalidInput("config", "must be a JSON object")
-    return _jsonable(data)
+    jsonable: dict[str, Any] = _jsonable(data)
+    return jsonable
+
+
+def config_file(path: Path | None) -> dict[str, Any] | None:
+    """The trading config in ``path`` as it is stored: read, validated (``InvalidConfig``
+    lists every error), obsolete keys dropped with a warning naming each on stderr."""
+    data = _read_config(path)
+    if data is None:
+        return None
+    parsed = parse_config(data)
+    for warning in parsed.warnings:
+        err_console.print(f"[yellow]warning:[/yellow] {warning}")
+    return parsed.data
 
 
 def _jsonable(data: Any) -> Any:
@@ -66,7 +80,7 @@ def create(name: str = typer.Option(..., "--name"),
         except ArithmeticError:
             raise InvalidInput("deposit", "must be a decimal number") from None
         agent_id = agent_cases.create_agent(rt.uow(), rt.clock, name=name, mode=mode,
-                                            deposit_sol=amount, config=_read_config(config),
+                                            deposit_sol=amount, config=config_file(config),
                                             user_email=user)
     typer.echo(str(agent_id))
 
@@ -82,11 +96,11 @@ def config_cmd(agent_id: uuid.UUID,
                set_file: Path | None = typer.Option(None, "--set", help="new config JSON"),
                as_json: bool = JsonOpt) -> None:
     """Show the trading rules in effect (defaults merged) and what differs from the
-    defaults; --set FILE replaces the stored config first."""
+    defaults; --set FILE replaces the stored config first (printing what it drops)."""
     rt = _runtime()
     with errors():
         if set_file is not None:
-            agent_cases.set_config(rt.uow(), agent_id, _read_config(set_file))
+            agent_cases.set_config(rt.uow(), agent_id, config_file(set_file))
     show_config(rt, agent_id, as_json=as_json)
 
 

@@ -10,9 +10,11 @@ from domain.config import (
     DCA_PRESETS,
     TP_TEMPLATES,
     DcaLevel,
+    ParsedConfig,
     TakeProfitLevel,
     TradingConfig,
     dca_levels,
+    parse_config,
     take_profit_levels,
 )
 from domain.errors import InvalidConfig
@@ -98,11 +100,65 @@ def test_deep_merge_objects_merge_arrays_replace() -> None:
 
 def test_numbers_as_int_float_or_string() -> None:
     c = config(purchaseLimits={"minimumAgentBalance": 0.3, "maxPurchasePerToken": "1.25"},
-               staleTrade={"minHoldTimeMinutes": 90.0})
+               staleTrade={"minHoldTimeMinutes": 90.0}, dca={"cooldownSeconds": 45.5})
     assert c.purchase_limits.minimum_agent_balance == D("0.3")
     assert str(c.purchase_limits.minimum_agent_balance) == "0.3"
     assert c.purchase_limits.max_purchase_per_token == D("1.25")
     assert c.stale_trade.min_hold_time_minutes == 90
+    assert c.dca.cooldown_seconds == D("45.5")
+
+
+@pytest.mark.parametrize("text", ["0.5", ".5", "5.", "+2", "1e5", "-1.5E-3", "007"])
+def test_decimal_strings_as_the_rules_define_them(text: str) -> None:
+    c = config(staleTrade={"maxProfitPercent": text, "minProfitPercent": "-100"})
+    assert c.stale_trade.max_profit_percent == D(text)
+
+
+@pytest.mark.parametrize("text", [" 5", "5 ", "1_000", "NaN", "Infinity", "-inf", "0x10",
+                                  "\u0663", "1,5", "", ".", "e5", "5e", "++2"])
+def test_other_strings_are_not_numbers(text: str) -> None:
+    assert paths_of({"staleTrade": {"maxProfitPercent": text}}) == [
+        "staleTrade.maxProfitPercent"]
+
+
+def test_integers_stay_integers() -> None:
+    c = config(signals={"minScore": "50", "holderCountMin": 10.0, "holderCountMax": "1e3"},
+               dca={"maxDCACount": 2.0})
+    assert (c.signals.min_score, c.signals.holder_count_min, c.signals.holder_count_max,
+            c.dca.max_dca_count) == (50, 10, 1000, 2)
+    assert all(isinstance(n, int) for n in (c.signals.min_score, c.dca.max_dca_count))
+    assert paths_of({"signals": {"minScore": 50.5, "holderCountMin": "0.5"},
+                     "dca": {"maxDCACount": "2.5"}}) == [
+        "signals.minScore", "signals.holderCountMin", "dca.maxDCACount"]
+
+
+def test_continuous_trailing_is_dropped_with_a_warning() -> None:
+    sent = {"stopLoss": {"enabled": True, "continuousTrailing": True}, "dca": {"enabled": False}}
+    parsed = parse_config(sent)
+    assert [str(w) for w in parsed.warnings] == [
+        "stopLoss.continuousTrailing: obsolete (the stop loss always trails), ignored"]
+    assert parsed.data == {"stopLoss": {"enabled": True}, "dca": {"enabled": False}}
+    assert sent["stopLoss"] == {"enabled": True, "continuousTrailing": True}  # not mutated
+    assert parsed.config == TradingConfig.from_dict(sent) == TradingConfig.from_dict(parsed.data)
+    assert "continuousTrailing" not in json.dumps(parsed.config.to_dict())
+
+
+def test_parse_config_without_obsolete_keys_warns_nothing() -> None:
+    assert parse_config(None) == ParsedConfig(TradingConfig.default(), (), None)
+    parsed = parse_config({"dca": {"enabled": True}})
+    assert parsed.warnings == () and parsed.data == {"dca": {"enabled": True}}
+    # continuousTrailing anywhere else is an unknown key like any other
+    assert paths_of({"dca": {"continuousTrailing": True}}) == ["dca.continuousTrailing"]
+    assert paths_of({"continuousTrailing": True}) == ["continuousTrailing"]
+
+
+def test_trailing_level_order_is_checked_in_custom_mode_only() -> None:
+    unordered = [{"change": 10, "stopLoss": 5}, {"change": 50, "stopLoss": 30},
+                 {"change": 50, "stopLoss": 40}]
+    for mode in ("fixed", "zones", "exponential"):
+        assert config(stopLoss={"mode": mode, "trailingLevels": unordered}).stop_loss.mode == mode
+    assert paths_of({"stopLoss": {"mode": "custom", "trailingLevels": unordered}}) == [
+        "stopLoss.trailingLevels[1].change", "stopLoss.trailingLevels[2].change"]
 
 
 def test_unknown_keys_rejected_naming_the_path() -> None:
@@ -131,17 +187,21 @@ def test_every_error_is_listed() -> None:
 
 BOUNDS = [
     # (section, key, valid edge values, invalid values)
-    ("purchaseLimits", "minimumAgentBalance", ["0.1", 100], ["0.0999", -1]),
-    ("purchaseLimits", "maxPurchasePerToken", ["0.00000001"], [0, "-1"]),
+    ("purchaseLimits", "minimumAgentBalance", ["0.1", 100, "1e9"], ["0.0999", -1, "1000000000.01"]),
+    ("purchaseLimits", "maxPurchasePerToken", ["0.00000001", 10**9], [0, "-1", 10**9 + 1]),
     ("purchaseLimits", "maxPriceImpact", ["0.0001", 1, None], [0, "1.01"]),
-    ("signals", "minScore", [1, 100], [0, 101, "1.5"]),
-    ("signals", "marketCapMin", ["0.01", None], [0, -5]),
-    ("signals", "liquidityMax", ["1"], [0]),
-    ("signals", "holderCountMin", [0, 10], [-1, "2.5"]),
+    ("signals", "minScore", [1, 100, "50", 50.0], [0, 101, "1.5", 50.5]),
+    ("signals", "marketCapMin", ["0.01", None, "1e11"], [0, -5, "100000000000.5"]),
+    ("signals", "liquidityMax", ["1", 10**11], [0, 10**11 + 1]),
+    ("signals", "holderCountMin", [0, 10, 10**9], [-1, "2.5", 10**9 + 1]),
+    ("signals", "holderCountMax", [10**9, None], [10**9 + 1, 0.5]),
     ("stopLoss", "defaultPercentage", [-100, 0, "-32.5"], ["-100.01", "0.01"]),
-    ("staleTrade", "minHoldTimeMinutes", [1], [0, "1.5"]),
-    ("dca", "maxDCACount", [1, 10], [0, 11]),
-    ("dca", "cooldownSeconds", [10, 3600], [9, 3601]),
+    ("staleTrade", "minHoldTimeMinutes", [1, "1.5", 90.5, 525600],
+     [0, "0.99", "525600.01", 10**15, "1000000000000000"]),
+    ("staleTrade", "minProfitPercent", [-10**6, 0], [-10**6 - 1, "-1e7"]),
+    ("staleTrade", "maxProfitPercent", [10**6, 5], ["1000000.0001", 10**9]),
+    ("dca", "maxDCACount", [1, 10], [0, 11, 2.5]),
+    ("dca", "cooldownSeconds", [10, 3600, 10.5, "99.25"], [9, 3601, "9.99"]),
     ("takeProfit", "moonBag", [{"triggerPercent": 1}, {"retainPercent": 50}],
      [{"triggerPercent": 0}, {"triggerPercent": 10001}, {"retainPercent": "50.5"}]),
 ]
@@ -174,6 +234,12 @@ def test_bounds(section: str, key: str, good: list[Any], wrong: list[Any]) -> No
         ({"dca": {"levels": [{"dropPercent": -10}]}}, "dca.levels[0].buyPercent"),
         ({"stopLoss": {"trailingLevels": [{"change": 0, "stopLoss": 1}]}},
          "stopLoss.trailingLevels[0].change"),
+        ({"stopLoss": {"trailingLevels": [{"change": "1000000.01", "stopLoss": 1}]}},
+         "stopLoss.trailingLevels[0].change"),
+        ({"positionCalculator": {"solBalanceThresholds": {"large": "1000000001"}}},
+         "positionCalculator.solBalanceThresholds.large"),
+        ({"positionCalculator": {"positionSizes": {"large": {"max": "1000000001"}}}},
+         "positionCalculator.positionSizes.large.max"),
         ({"stopLoss": {"trailingLevels": [{"change": 5, "stopLoss": 1001}]}},
          "stopLoss.trailingLevels[0].stopLoss"),
         ({"takeProfit": {"levels": [{"targetPercent": 0, "sellPercent": 10}]}},
@@ -202,8 +268,8 @@ def test_field_errors(data: dict[str, Any], path: str) -> None:
          "positionCalculator.positionSizes.small.max"),
         ({"staleTrade": {"minProfitPercent": 11}}, "staleTrade.maxProfitPercent"),
         ({"stopLoss": {"mode": "custom"}}, "stopLoss.trailingLevels"),
-        ({"stopLoss": {"trailingLevels": [{"change": 50, "stopLoss": 1},
-                                          {"change": 50, "stopLoss": 2}]}},
+        ({"stopLoss": {"mode": "custom", "trailingLevels": [{"change": 50, "stopLoss": 1},
+                                                            {"change": 50, "stopLoss": 2}]}},
          "stopLoss.trailingLevels[1].change"),
         ({"dca": {"enabled": True, "mode": "custom"}}, "dca.levels"),
         ({"takeProfit": {"mode": "custom", "levels": [

@@ -152,3 +152,24 @@ def test_apply_fill_does_not_mutate() -> None:
     dca.apply_fill(pos, D("0.5"), D(600), 4, NOW)
     assert pos == position()
     assert dataclasses.is_dataclass(pos)
+
+
+def test_fractional_cooldown_seconds() -> None:
+    cfg = on(cooldownSeconds="10.5")
+    waited = position(dca_count=1, last_dca_time=NOW - timedelta(seconds=10, microseconds=499999))
+    assert dca.evaluate(waited, D("0.0008"), cfg, NOW).reason == "cooldown"
+    enough = position(dca_count=1, last_dca_time=NOW - timedelta(seconds=10, microseconds=500000))
+    assert dca.evaluate(enough, D("0.0008"), cfg, NOW).triggered
+
+
+def test_a_clock_gone_back_is_still_in_cooldown() -> None:
+    pos = position(dca_count=1, last_dca_time=NOW + timedelta(days=3650))
+    assert dca.evaluate(pos, D("0.0008"), on(), NOW).reason == "cooldown"
+
+
+def test_a_buy_that_rounds_to_zero_is_amount_too_small() -> None:
+    dust = position(purchase_amount=D("0.000001"))  # 0.0008 × 1e-6 × 75 % rounds to 0 SOL
+    decision = dca.evaluate(dust, D("0.0008"), on(), NOW)
+    assert (decision.triggered, decision.reason, decision.buy_amount_sol) == (
+        False, "amount_too_small", D(0))
+    assert decision.level is not None and decision.level_index == 0

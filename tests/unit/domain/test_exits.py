@@ -100,3 +100,25 @@ def test_tick_dca_last() -> None:
 def test_tick_untriggered_dca_is_hold() -> None:
     cfg = config(dca={"enabled": True})
     assert tick(position(), "0.00081", cfg).action == Hold()
+
+
+def test_stale_with_fractional_minutes() -> None:
+    cfg = config(staleTrade={"minHoldTimeMinutes": 90.5})
+    young = T0 + timedelta(minutes=90, seconds=29, microseconds=999999)
+    assert not exits.is_stale(position(), D("0.00105"), cfg, young)
+    assert exits.is_stale(position(), D("0.00105"), cfg, T0 + timedelta(minutes=90, seconds=30))
+
+
+def test_the_longest_hold_time_and_extreme_ages_do_not_crash() -> None:
+    """A year, the bound: ages from a clock gone back to the end of the calendar."""
+    from datetime import UTC, datetime
+
+    cfg = config(staleTrade={"minHoldTimeMinutes": 525600})
+    old = position(created_at=datetime(1, 1, 1, tzinfo=UTC))
+    end = datetime(9999, 12, 31, 23, 59, tzinfo=UTC)
+    assert exits.is_stale(old, D("0.00105"), cfg, end)
+    assert exits.decide_exit(old, D("0.00105"), cfg, end) == Exit("stale_trade", D(1000))
+    assert not exits.is_stale(position(created_at=end), D("0.00105"), cfg, T0)
+    year = T0 + timedelta(days=365)
+    assert exits.is_stale(position(), D("0.00105"), cfg, year)
+    assert not exits.is_stale(position(), D("0.00105"), cfg, year - timedelta(microseconds=1))

@@ -154,3 +154,25 @@ def test_stop_above_1000_percent_is_representable() -> None:
     decision = evaluate(position(), D("0.0112"), sl_config())  # g = 1020 → stop 1010
     assert decision.stop_loss_percent == D(1010)
     assert decision.stop_price == D("0.0111")
+
+
+def test_target_rounded_half_even_to_4_decimals() -> None:
+    # fixed: g − 10; g = 20.00005 gives 10.00005 → 10.0000 (half to even), 20.00015 → 10.0002
+    avg = D(1)
+    assert evaluate(position(purchase_price=avg), D("1.2000005"), sl_config()
+                    ).stop_loss_percent == D("10.0000")
+    assert evaluate(position(purchase_price=avg), D("1.2000015"), sl_config()
+                    ).stop_loss_percent == D("10.0002")
+
+
+def test_default_stop_is_at_the_stored_4_decimals() -> None:
+    decision = evaluate(position(), D("0.001"), sl_config(defaultPercentage="-32.12345"))
+    assert decision.stop_loss_percent == D("-32.1234")  # half-even: the 4 is kept
+
+
+def test_a_stop_never_exceeds_what_its_column_holds() -> None:
+    # a 10^30-fold rise: every mode's target is far past NUMERIC(12,4); the stop stays storable
+    for mode in ("fixed", "zones", "exponential"):
+        decision = evaluate(position(purchase_price=D("1e-18")), D("1e12"), sl_config(mode=mode))
+        assert decision.stop_loss_percent == D("99999999.9999"), mode
+        assert not decision.triggered

@@ -170,3 +170,13 @@ def test_zero_purchase_amount_has_zero_cost_basis() -> None:
     decision = take_profit.TakeProfitDecision(True, (MODERATE[0],), D(0), False, None, D(0),
                                               "take_profit")
     assert take_profit.apply_sale(pos, decision, D("0.1"), NOW).realized_profit_sol == D("0.1")
+
+
+def test_no_action_reasons_in_their_order() -> None:
+    """tp_disabled, levels_exhausted, only_moon_bag, below_next_level: the first that holds."""
+    bag = {"remaining_amount": D(100), "moon_bag_activated": True, "moon_bag_amount": D(100)}
+    exhausted_bag = position(take_profit_levels_hit=4, **bag)
+    assert ev(exhausted_bag, "0.001", config()).reason == "tp_disabled"
+    assert ev(exhausted_bag, "0.001").reason == "levels_exhausted"
+    assert ev(position(take_profit_levels_hit=1, **bag), "0.001").reason == "only_moon_bag"
+    assert ev(position(take_profit_levels_hit=1), "0.001").reason == "below_next_level"
