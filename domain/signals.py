@@ -1,4 +1,8 @@
-"""Signals in (SPEC §2): the ``Signal`` value and strict parsing of the wire format."""
+"""Signals in (SPEC §2): the ``Signal`` value and strict parsing of the wire format.
+
+Strings are trimmed, as the reference engine does: a blank optional string is null, a blank
+required one is missing, and lengths are those of the trimmed text. ``signal_type`` is trimmed
+before anything reads it, so ``" sell "`` is the exit type ``sell``."""
 
 from __future__ import annotations
 
@@ -32,10 +36,11 @@ class Signal:
         return self.signal_type.lower() == EXIT_SIGNAL_TYPE
 
 
-def _text(field: str, value: object, max_len: int) -> str:
-    if not isinstance(value, str):
-        raise InvalidSignal(field, f"must be a string, got {type(value).__name__}")
-    if not value or value.isspace():
+def _text(field: str, raw: object, max_len: int) -> str:
+    if not isinstance(raw, str):
+        raise InvalidSignal(field, f"must be a string, got {type(raw).__name__}")
+    value = raw.strip()
+    if not value:
         raise InvalidSignal(field, "must not be empty")
     if len(value) > max_len:
         raise InvalidSignal(field, f"must be at most {max_len} characters, got {len(value)}")
@@ -53,14 +58,6 @@ def _token_address(value: object) -> str:
     return text
 
 
-def _signal_type(value: object) -> str:
-    text = _text("signal_type", value, 50)
-    if text != text.strip():
-        # Not stripped silently: " sell" would otherwise be read as an entry signal.
-        raise InvalidSignal("signal_type", "must not start or end with whitespace")
-    return text
-
-
 def _strength(value: object) -> int:
     if isinstance(value, bool) or not isinstance(value, int):
         raise InvalidSignal("signal_strength", "must be a JSON integer")
@@ -73,14 +70,14 @@ def _user_id(value: object) -> uuid.UUID:
     if not isinstance(value, str):
         raise InvalidSignal("user_id", "must be a UUID string")
     try:
-        return uuid.UUID(value)
+        return uuid.UUID(value.strip())
     except ValueError:
         raise InvalidSignal("user_id", f"must be a UUID, got {value!r}") from None
 
 
 _REQUIRED: dict[str, Callable[[object], object]] = {
     "token_address": _token_address,
-    "signal_type": _signal_type,
+    "signal_type": lambda v: _text("signal_type", v, 50),
     "signal_strength": _strength,
 }
 _OPTIONAL: dict[str, Callable[[object], object]] = {
@@ -92,9 +89,16 @@ _OPTIONAL: dict[str, Callable[[object], object]] = {
 }
 
 
+def absent(value: object) -> bool:
+    """Null, or a string that is empty once trimmed: an optional field not given (ingestors
+    key a payload whose ``idempotency_key`` is absent by its message or task id)."""
+    return value is None or (isinstance(value, str) and not value.strip())
+
+
 def parse_signal(payload: Mapping[str, object]) -> Signal:
     """Validate a decoded JSON payload; raises ``InvalidSignal(field, reason)`` naming the
-    first bad field. Unknown fields are rejected; optional fields may be absent or null."""
+    first bad field. Unknown fields are rejected; optional fields may be absent, null or blank
+    (all three stored as null); every string is trimmed."""
     if not isinstance(payload, Mapping):
         raise InvalidSignal("payload", "must be a JSON object")
     for key in sorted(map(str, payload)):
@@ -106,6 +110,6 @@ def parse_signal(payload: Mapping[str, object]) -> Signal:
             raise InvalidSignal(key, "is required")
         values[key] = check(payload[key])
     for key, check in _OPTIONAL.items():
-        if payload.get(key) is not None:
+        if not absent(payload.get(key)):
             values[key] = check(payload[key])
     return Signal(**values)  # type: ignore[arg-type]

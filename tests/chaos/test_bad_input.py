@@ -39,12 +39,13 @@ json_values = st.recursive(
 texts = st.text(max_size=60) | st.text(max_size=200).map(lambda s: s * 11)
 FIELD_VALUES = {
     "token_address": st.sampled_from([MINT, mint(1), MINT[:-1], MINT + "1"]) | texts,
-    "signal_type": st.sampled_from(["buy", "sell", "SELL", " sell", "Velocity (Dex)"]) | texts,
+    "signal_type": st.sampled_from(["buy", "sell", "SELL", " sell", " sell ", "Velocity (Dex)"])
+    | texts,
     "signal_strength": st.integers(-3, 103) | st.sampled_from(["50", 50.5, True, 1e400]),
-    "symbol": st.none() | texts,
+    "symbol": st.none() | st.sampled_from(["", "  ", " BONK "]) | texts,
     "activation_reason": st.none() | texts,
     "source": st.none() | texts,
-    "idempotency_key": st.none() | texts,
+    "idempotency_key": st.none() | st.sampled_from(["", " "]) | texts,
     "user_id": st.none() | st.uuids().map(str) | texts,
 }
 payloads = st.fixed_dictionaries(
@@ -66,11 +67,13 @@ def test_the_parser_accepts_whole_or_names_the_field(body: dict[str, Any]) -> No
         check_rejection(exc, body)
         return
     assert set(body) <= set(FIELDS)
-    for field in FIELDS:  # accepted as sent, not coerced
+    for field in FIELDS:  # accepted as sent, not coerced; strings trimmed, blank ones null
         sent = body.get(field)
         got = getattr(signal, field)
-        assert (str(got) if isinstance(got, uuid.UUID) else got) == (
-            None if sent is None else sent if field != "user_id" else str(uuid.UUID(sent)))
+        want = (sent.strip() or None) if isinstance(sent, str) else sent
+        if field == "user_id" and want is not None:
+            want = str(uuid.UUID(want))
+        assert (str(got) if isinstance(got, uuid.UUID) else got) == want
 
 
 class Clock:
@@ -107,7 +110,8 @@ def expectation(message_id: str, fields: dict[str, str]) -> Signal | str:
         return "payload"
     if not isinstance(body, dict):
         return "payload"
-    if body.get("idempotency_key") is None:
+    key = body.get("idempotency_key")
+    if key is None or (isinstance(key, str) and not key.strip()):  # blank is absent
         body["idempotency_key"] = f"stream:{message_id}"
     try:
         return parse_signal(body)

@@ -16,8 +16,10 @@ from domain.signals import MAX_ACTIVATION_REASON
 
 
 def _text(max_len: int, *, nullable: bool = True) -> dict[str, Any]:
-    kind: Any = ["string", "null"] if nullable else "string"
-    return {"type": kind, "minLength": 1, "maxLength": max_len}
+    """Strings are trimmed; a blank optional one is stored as null."""
+    if nullable:
+        return {"type": ["string", "null"], "maxLength": max_len}
+    return {"type": "string", "minLength": 1, "maxLength": max_len}
 
 
 SIGNAL_REQUEST_SCHEMA: dict[str, Any] = {

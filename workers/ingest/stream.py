@@ -23,7 +23,7 @@ from domain.channels import STREAM
 from domain.errors import TransientError
 from domain.json_text import loads_exact
 from domain.ports import Clock, UnitOfWork
-from domain.signals import Signal
+from domain.signals import Signal, absent
 from workers.handlers.ingest import Rejected, store_signals, validate
 from workers.ingest.dead_letters import dead_letter
 
@@ -157,7 +157,7 @@ def _parse(message_id: str, fields: dict[Any, Any]) -> Signal | Rejected:
         return Rejected("payload", "not valid JSON")
     if not isinstance(data, dict):
         return Rejected("payload", "must be a JSON object")
-    if data.get("idempotency_key") is None:
+    if absent(data.get("idempotency_key")):
         data["idempotency_key"] = f"stream:{message_id}"
     return validate([data])[0]
 

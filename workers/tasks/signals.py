@@ -8,6 +8,7 @@ from typing import Any
 import structlog
 
 from domain.errors import InvalidSignal
+from domain.signals import absent
 from workers.celery_app import app
 from workers.handlers import ingest as ingest_handler
 from workers.handlers.execute import execute_signal
@@ -26,7 +27,7 @@ def ingest(self: FleetTask, payload: dict[str, Any]) -> int | None:
     signal and fans out only what is still missing."""
     rt = runtime()
     keyed = dict(payload)
-    if keyed.get("idempotency_key") is None:
+    if absent(keyed.get("idempotency_key")):
         keyed["idempotency_key"] = f"task:{self.request.id}"
     try:
         signal_id = ingest_handler.ingest(keyed, rt.uow(), rt.clock, lambda _: None).signal_id
@@ -43,7 +44,7 @@ def ingest_many(self: FleetTask, payloads: list[dict[str, Any]]) -> int:
     """A burst from a Python provider in one message and one transaction; returns how many
     were stored (invalid payloads are dead-lettered with their field and reason)."""
     rt = runtime()
-    keyed = [p if p.get("idempotency_key") is not None
+    keyed = [p if not absent(p.get("idempotency_key"))
              else {**p, "idempotency_key": f"task:{self.request.id}:{i}"}
              for i, p in enumerate(payloads)]
     return ingest_handler.ingest_batch(

@@ -97,18 +97,47 @@ def test_length_limits(field: str, limit: int) -> None:
     bad(field, **{field: "x" * (limit + 1)})
 
 
-@pytest.mark.parametrize("field", ["signal_type", "symbol", "source", "idempotency_key"])
-@pytest.mark.parametrize("value", ["", "   ", 5])
-def test_empty_or_non_string_rejected(field: str, value: object) -> None:
+@pytest.mark.parametrize("field", ["token_address", "signal_type"])
+@pytest.mark.parametrize("value", ["", "   ", "\t\n", 5])
+def test_required_strings_empty_or_non_string_rejected(field: str, value: object) -> None:
     bad(field, **{field: value})
 
 
-@pytest.mark.parametrize("value", [" sell", "sell ", "\tbuy"])
-def test_signal_type_is_not_stripped_silently(value: str) -> None:
-    bad("signal_type", signal_type=value)
+@pytest.mark.parametrize("field", ["symbol", "activation_reason", "source", "idempotency_key",
+                                   "user_id"])
+@pytest.mark.parametrize("value", ["", "   ", "\t\n ", None])
+def test_optional_strings_empty_or_blank_are_null(field: str, value: object) -> None:
+    assert getattr(parse_signal({**VALID, field: value}), field) is None
 
 
-@pytest.mark.parametrize("value", ["not-a-uuid", 5, ""])
+@pytest.mark.parametrize("field", ["symbol", "activation_reason", "source", "idempotency_key"])
+def test_optional_non_strings_rejected(field: str) -> None:
+    bad(field, **{field: 5})
+
+
+@pytest.mark.parametrize(("value", "is_exit"), [
+    (" sell ", True), ("sell\n", True), ("\tSELL", True), (" buy", False)])
+def test_signal_type_is_trimmed_before_anything_reads_it(value: str, is_exit: bool) -> None:
+    signal = parse_signal({**VALID, "signal_type": value})
+    assert signal.signal_type == value.strip() and signal.is_exit is is_exit
+
+
+def test_every_string_is_trimmed() -> None:
+    user = uuid.uuid4()
+    signal = parse_signal({
+        "token_address": f"  {TOKEN}\n", "signal_type": " buy ", "signal_strength": 50,
+        "symbol": " BONK ", "activation_reason": "\tvolume spike\n", "source": " dex ",
+        "idempotency_key": " k-1 ", "user_id": f" {user} "})
+    assert signal == Signal(TOKEN, "buy", 50, "BONK", "volume spike", "dex", "k-1", user)
+
+
+@pytest.mark.parametrize(("field", "limit"), [("signal_type", 50), ("symbol", 50)])
+def test_length_is_that_of_the_trimmed_text(field: str, limit: int) -> None:
+    assert getattr(parse_signal({**VALID, field: f"  {'x' * limit}  "}), field) == "x" * limit
+    bad(field, **{field: f" {'x' * (limit + 1)} "})
+
+
+@pytest.mark.parametrize("value", ["not-a-uuid", 5, "x" * 40])
 def test_user_id_must_be_a_uuid_string(value: object) -> None:
     bad("user_id", user_id=value)
 
