@@ -50,10 +50,16 @@ __all__ = [
     "DCA_MODES", "DCA_PRESETS", "OBSOLETE", "TP_MODES", "TP_TEMPLATES", "ConfigWarning",
     "DcaConfig", "DcaLevel", "MoonBagConfig", "ParsedConfig", "PositionCalculatorConfig",
     "PositionSizes", "PurchaseLimits", "Randomization", "SignalsConfig", "SizeRange",
-    "SolBalanceThresholds", "StaleTradeConfig", "StopLossConfig", "TakeProfitConfig",
-    "TakeProfitLevel", "TakeProfitPlan", "TakeProfitTemplate", "TradingConfig", "TrailingLevel",
-    "dca_levels", "deep_merge", "parse_config", "take_profit_levels",
+    "SolBalanceThresholds", "StaleTradeConfig", "StopLossConfig", "StoredConfig",
+    "TakeProfitConfig", "TakeProfitLevel", "TakeProfitPlan", "TakeProfitTemplate",
+    "TradingConfig", "TrailingLevel", "dca_levels", "deep_merge", "parse_config",
+    "take_profit_levels",
 ]
+
+# An agent's config as read from the database: the JSON (None: every default), or the typed
+# refusal of a stored text that cannot even be read, so that one agent's bad row is that
+# agent's problem and never fails a read of many agents.
+StoredConfig = dict[str, Any] | InvalidConfig | None
 
 # Keys a reference-engine export may carry that no rule uses any more: accepted and dropped,
 # with a warning naming them (docs/rules.md §13). Any other unknown key is an error.
@@ -79,7 +85,7 @@ class TradingConfig:
         return _DEFAULT
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any] | None) -> TradingConfig:
+    def from_dict(cls, data: Mapping[str, Any] | InvalidConfig | None) -> TradingConfig:
         """Parse a stored config (``parse_config`` without its warnings)."""
         return parse_config(data).config
 
@@ -112,9 +118,12 @@ class ParsedConfig:
     data: dict[str, Any] | None = None
 
 
-def parse_config(data: Mapping[str, Any] | None) -> ParsedConfig:
+def parse_config(data: Mapping[str, Any] | InvalidConfig | None) -> ParsedConfig:
     """Parse a stored or operator-sent config; ``None`` means every default. Raises
-    ``InvalidConfig`` listing every error; obsolete keys come back as warnings."""
+    ``InvalidConfig`` listing every error (also for a stored config that could not be read,
+    ``StoredConfig``); obsolete keys come back as warnings."""
+    if isinstance(data, InvalidConfig):
+        raise InvalidConfig(data.errors)
     if data is None:
         return ParsedConfig(_DEFAULT)
     if not isinstance(data, Mapping):

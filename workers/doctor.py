@@ -19,9 +19,12 @@ from celery import Celery
 from kombu import Connection
 from sqlalchemy.pool import NullPool
 
+from domain.config import parse_config
+from domain.errors import InvalidConfig
 from persistence import models as m
 from persistence import schema
 from persistence.cache import PRICES_KEY
+from persistence.repositories.agents import CONFIG_TEXT, stored_config
 from workers.bootstrap import ServiceUrls, celery_broker_url
 from workers.ingest.stream import HEARTBEAT_KEY as INGESTOR_HEARTBEAT_KEY
 from workers.settings import Settings
@@ -50,6 +53,20 @@ def _fail(name: str, detail: str, fix: str) -> Check:
     return Check(name, "FAIL", detail, fix)
 
 
+def _config_error(stored: object) -> str | None:
+    """The first problem of a stored config (and how many more), or None when it is valid."""
+    if isinstance(stored, InvalidConfig):
+        errors = stored.errors
+    else:
+        try:
+            parse_config(stored)  # type: ignore[arg-type]
+            return None
+        except InvalidConfig as exc:
+            errors = exc.errors
+    path, message = errors[0]
+    return f"{path}: {message}" + (f" (+{len(errors) - 1} more)" if len(errors) > 1 else "")
+
+
 def _error(exc: BaseException) -> str:
     text = str(exc).strip().splitlines()
     return f"{type(exc).__name__}: {text[0][:160]}" if text else type(exc).__name__
@@ -71,7 +88,8 @@ class Doctor:
             cache = self.redis(client)
             broker = self.broker()
             return [database, cache, broker, self.workers(broker), self.beat(client, cache),
-                    self.ingestors(client, cache), self.prices(engine, client, database, cache)]
+                    self.ingestors(client, cache), self.prices(engine, client, database, cache),
+                    self.configs(engine, database)]
         finally:
             client.close()
             engine.dispose()
@@ -166,6 +184,24 @@ class Doctor:
                          f"check the `{self.settings.price_feed}` feed "
                          "(SIGNALFLEET_PRICE_FEED) and that worker and beat run prices.refresh")
         return _ok("prices", f"{len(tokens)} held tokens priced within {limit}s")
+
+    def configs(self, engine: sa.Engine, database: Check) -> Check:
+        """Agents whose stored trading config no longer validates (written before a bound
+        existed, or by hand): the sweep skips their positions, so nothing protects them."""
+        if database.failed:
+            return _fail("configs", "not checked: the database check failed", "fix it first")
+        with engine.connect() as conn:
+            rows = conn.execute(sa.select(m.Agent.id, m.Agent.name, CONFIG_TEXT)
+                                .order_by(m.Agent.name)).all()
+        bad = [(row, error) for row in rows
+               if (error := _config_error(stored_config(row.config_text))) is not None]
+        if not bad:
+            return _ok("configs", f"{len(rows)} agents' trading configs valid")
+        listed = "; ".join(f"{row.name} ({row.id}): {error}" for row, error in bad[:10])
+        more = f"; and {len(bad) - 10} more" if len(bad) > 10 else ""
+        return _fail("configs", f"{len(bad)} agents with an invalid stored config, their "
+                     f"positions not swept: {listed}{more}",
+                     "give each a valid config: `fleet agents config AGENT_ID --set FILE`")
 
     def _ages(self, client: redis.Redis, tokens: list[str]) -> dict[str, float]:
         raw: list[str | None] = client.hmget(PRICES_KEY, tokens)  # type: ignore[assignment]

@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, exists, insert, or_, select, update
+from sqlalchemy import Text, and_, cast, exists, insert, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.orm import Session
 
 from domain.agents import Agent
-from domain.errors import NotFound
+from domain.config import StoredConfig
+from domain.errors import InvalidConfig, NotFound
 from domain.wallets import Wallet
 from persistence import models as m
 
@@ -20,6 +22,24 @@ _AGENT_COLUMNS = (
     m.Agent.id, m.Agent.user_id, m.Agent.name, m.Agent.trading_mode,
     m.Agent.automated_trading_simulation, m.Agent.automated_trading_live, m.Agent.archived_at,
 )
+
+
+# The config column as its JSON text, decoded per row by ``stored_config``: decoded by the
+# driver, one unreadable row (an integer of more than 4,300 digits, nesting past Python's
+# recursion limit) raised for the whole statement, and every agent read with it failed.
+CONFIG_TEXT = cast(m.Agent.trading_config, Text).label("config_text")
+
+
+def stored_config(text: str | None) -> StoredConfig:
+    """A row's stored config, or the typed refusal of one that cannot be read."""
+    if text is None:
+        return None
+    try:
+        value: dict[str, Any] = json.loads(text)
+    except (ValueError, RecursionError) as exc:  # JSONB holds valid JSON: only these two
+        reason = "nested too deep" if isinstance(exc, RecursionError) else "a number too long"
+        return InvalidConfig([("$", f"the stored config cannot be read ({reason})")])
+    return value
 
 
 def _agent(row: Any) -> Agent:
@@ -78,25 +98,25 @@ class AgentRepository:
             raise NotFound("agent_id", f"no agent {agent_id}")
         return _agent(row)
 
-    def lock_with_config(self, agent_id: uuid.UUID) -> tuple[Agent, dict[str, Any] | None]:
+    def lock_with_config(self, agent_id: uuid.UUID) -> tuple[Agent, StoredConfig]:
         """Lock the agent row (one trade at a time per agent) and read its trading config.
         FOR NO KEY UPDATE: it serialises traders of the agent but not the KEY SHARE locks
         that inserting rows referencing the agent takes (claiming executions in bulk, then
         locking FOR UPDATE, deadlocked two chunks for the same agents)."""
-        stmt = (select(*_AGENT_COLUMNS, m.Agent.trading_config)
+        stmt = (select(*_AGENT_COLUMNS, CONFIG_TEXT)
                 .where(m.Agent.id == agent_id).with_for_update(key_share=True))
         row = self._s.execute(stmt).one_or_none()
         if row is None:
             raise NotFound("agent_id", f"no agent {agent_id}")
-        return _agent(row), row.trading_config
+        return _agent(row), stored_config(row.config_text)
 
     def candidates(self, *, user_id: uuid.UUID | None, holding_token: str | None = None,
                    not_executed_for: int | None = None,
-                   ) -> list[tuple[Agent, dict[str, Any] | None]]:
+                   ) -> list[tuple[Agent, StoredConfig]]:
         """Agents a signal may reach, filtered set-based in SQL (SPEC §3 rules 1–2, and for
         exit signals, holding the token); the config rules are the domain's to apply."""
         live = m.Agent.trading_mode == "live"
-        stmt = select(*_AGENT_COLUMNS, m.Agent.trading_config).where(
+        stmt = select(*_AGENT_COLUMNS, CONFIG_TEXT).where(
             m.Agent.archived_at.is_(None),
             or_(and_(live, m.Agent.automated_trading_live),
                 and_(~live, m.Agent.automated_trading_simulation)))
@@ -109,16 +129,17 @@ class AgentRepository:
             stmt = stmt.where(~exists().where(m.SignalExecution.agent_id == m.Agent.id,
                                               m.SignalExecution.signal_id == not_executed_for))
         rows = self._s.execute(stmt.order_by(m.Agent.id))
-        return [(_agent(row), row.trading_config) for row in rows]
+        return [(_agent(row), stored_config(row.config_text)) for row in rows]
 
-    def configs(self, agent_ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, dict[str, Any] | None]:
-        """Many agents' stored configs in one query (the sweep's read)."""
-        stmt = select(m.Agent.id, m.Agent.trading_config).where(m.Agent.id.in_(list(agent_ids)))
-        return {row.id: row.trading_config for row in self._s.execute(stmt)}
+    def configs(self, agent_ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, StoredConfig]:
+        """Many agents' stored configs in one query (the sweep's read); an unreadable one is
+        that agent's ``InvalidConfig`` value."""
+        stmt = select(m.Agent.id, CONFIG_TEXT).where(m.Agent.id.in_(list(agent_ids)))
+        return {row.id: stored_config(row.config_text) for row in self._s.execute(stmt)}
 
-    def get_config(self, agent_id: uuid.UUID) -> dict[str, Any] | None:
-        stmt = select(m.Agent.trading_config).where(m.Agent.id == agent_id)
-        return self._s.execute(stmt).scalar_one_or_none()
+    def get_config(self, agent_id: uuid.UUID) -> StoredConfig:
+        stmt = select(CONFIG_TEXT).where(m.Agent.id == agent_id)
+        return stored_config(self._s.execute(stmt).scalar_one_or_none())
 
     def set_config(self, agent_id: uuid.UUID, config: dict[str, Any] | None) -> None:
         stmt = update(m.Agent).where(m.Agent.id == agent_id).values(trading_config=config)

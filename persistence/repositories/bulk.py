@@ -8,7 +8,6 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 from decimal import Decimal
-from typing import Any
 
 from sqlalchemy import (
     Table,
@@ -23,12 +22,13 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.orm import Session
 
 from domain.agents import Agent
+from domain.config import StoredConfig
 from domain.errors import InvalidInput
 from domain.ledger import Transaction
 from domain.positions import Position
 from domain.wallets import Wallet
 from persistence import models as m
-from persistence.repositories.agents import _AGENT_COLUMNS, _agent
+from persistence.repositories.agents import _AGENT_COLUMNS, CONFIG_TEXT, _agent, stored_config
 from persistence.repositories.ledger import _tx_values
 from persistence.repositories.positions import _POSITION_COLUMNS, _POSITION_FIELDS, _position
 
@@ -64,11 +64,12 @@ class BulkRepository:
                                 "b_tx": tx} for a, s, act, r, tx in results])
 
     def lock_agents(self, agent_ids: Iterable[uuid.UUID],
-                    ) -> dict[uuid.UUID, tuple[Agent, dict[str, Any] | None]]:
-        stmt = (select(*_AGENT_COLUMNS, m.Agent.trading_config)
+                    ) -> dict[uuid.UUID, tuple[Agent, StoredConfig]]:
+        stmt = (select(*_AGENT_COLUMNS, CONFIG_TEXT)
                 .where(m.Agent.id.in_(sorted(agent_ids))).order_by(m.Agent.id)
                 .with_for_update(key_share=True))  # NO KEY UPDATE: see lock_with_config
-        return {row.id: (_agent(row), row.trading_config) for row in self._s.execute(stmt)}
+        return {row.id: (_agent(row), stored_config(row.config_text))
+                for row in self._s.execute(stmt)}
 
     def wallets(self, agents: Iterable[Agent]) -> dict[uuid.UUID, Wallet]:
         """Each agent's wallet for its current trading mode."""
