@@ -32,7 +32,7 @@ from domain.stop_loss import StopLossDecision
 from domain.submissions import CLOSE
 from domain.wallets import Wallet
 from workers.handlers import partial_sales, trades
-from workers.handlers.configs import trading_config
+from workers.handlers.configs import trading_config, trading_config_or_error
 from workers.handlers.live_intents import LiveSwaps, record_intent
 from workers.handlers.trades import Touched
 
@@ -41,6 +41,7 @@ log = structlog.get_logger(__name__)
 SwapsFor = Callable[[str, str], SwapExecutor | None]
 StopChange = tuple[uuid.UUID, Decimal | None, Decimal | None]  # (id, peak, stop-loss %)
 DCA = "dca"
+INVALID_CONFIG = "invalid_config"  # a skipped position's reason: its agent's config is invalid
 WALLET_TYPES = ("simulation", "live")
 LIVE_PREFIX = "live_"  # a report action: a live exit recorded (it fills in live.execute)
 
@@ -65,6 +66,8 @@ class SweepReport:
     skipped_tokens: list[str] = field(default_factory=list)
     actions: Counter[str] = field(default_factory=Counter)
     stops_updated: int = 0
+    invalid_configs: dict[uuid.UUID, InvalidConfig] = field(default_factory=dict)  # by agent
+    skipped_positions: dict[uuid.UUID, str] = field(default_factory=dict)  # id -> reason
 
 
 def token_batches(uow: Callable[[], UnitOfWork], chunk_size: int) -> list[list[str]]:
@@ -82,17 +85,19 @@ def sweep(token_addresses: Sequence[str], deps: SweepDeps) -> SweepReport:
     if quotes:
         with deps.uow() as uow:
             positions = uow.positions.list_open(token_addresses=list(quotes))
-            configs = _configs(uow, {p.agent_id for p in positions})
+            configs = _configs(uow, {p.agent_id for p in positions}, report)
         stops: list[StopChange] = []
         for position in positions:
             config = configs.get(position.agent_id)
-            if config is not None:
-                _one(position, quotes[position.token_address], config, deps, now, stops, report)
+            if config is None:
+                _skip(position, INVALID_CONFIG, report)
+                continue
+            _one(position, quotes[position.token_address], config, deps, now, stops, report)
         _save_stops(stops, deps, now)
         report.stops_updated = len(stops)
     log.info("sweep.done", tokens=len(quotes), positions=len(positions),
              actions=dict(report.actions), stops_updated=report.stops_updated,
-             skipped=len(report.skipped_tokens))
+             skipped=len(report.skipped_tokens), skipped_positions=len(report.skipped_positions))
     return report
 
 
@@ -110,15 +115,28 @@ def _fresh_quotes(tokens: Sequence[str], deps: SweepDeps, now: datetime,
     return fresh
 
 
-def _configs(uow: UnitOfWork, agent_ids: set[uuid.UUID]) -> dict[uuid.UUID, TradingConfig]:
-    """Each agent's parsed config; an agent with an invalid one is logged and left out."""
+def _configs(uow: UnitOfWork, agent_ids: set[uuid.UUID],
+             report: SweepReport) -> dict[uuid.UUID, TradingConfig]:
+    """Each agent's parsed config; an agent whose stored config no longer validates (written
+    before a bound existed, or by hand) is reported and left out: its positions are skipped,
+    everyone else's are swept."""
     out: dict[uuid.UUID, TradingConfig] = {}
     for agent_id, stored in uow.agents.configs(agent_ids).items():
-        try:
-            out[agent_id] = trading_config(stored)
-        except InvalidConfig:
-            log.error("sweep.invalid_config", agent_id=str(agent_id))
+        parsed = trading_config_or_error(stored)
+        if isinstance(parsed, InvalidConfig):
+            report.invalid_configs[agent_id] = parsed
+            log.error("sweep.agent_config_invalid", agent_id=str(agent_id),
+                      errors=[f"{path}: {message}" for path, message in parsed.errors[:5]],
+                      fix="fleet agents config AGENT_ID --set FILE")
+        else:
+            out[agent_id] = parsed
     return out
+
+
+def _skip(position: Position, reason: str, report: SweepReport) -> None:
+    report.skipped_positions[position.id] = reason
+    log.warning("sweep.position_skipped", position_id=str(position.id),
+                agent_id=str(position.agent_id), reason=reason)
 
 
 def _one(position: Position, quote: PriceQuote, config: TradingConfig, deps: SweepDeps,

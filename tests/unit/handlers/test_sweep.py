@@ -154,3 +154,30 @@ def test_a_take_profit_that_leaves_nothing_closes_the_position() -> None:
     [closed] = s.history
     assert (closed.close_reason, closed.profit_loss_sol) == ("take_profit", D("0.599995"))
     assert [(t.input_amount, t.is_take_profit) for t in s.transactions] == [(D(1000), True)]
+
+
+def test_an_agent_whose_stored_config_no_longer_validates_is_skipped_the_rest_swept() -> None:
+    from domain.errors import InvalidConfig
+    from workers.handlers.sweep import INVALID_CONFIG
+
+    s = store()  # AGENT_ID: a valid (default) config, due to be stopped out at 0.0006
+    bad_id = uuid.UUID(int=0xBAD)
+    bad_wallet = Wallet("sim_bad", bad_id, "simulation")
+    written_before_the_bound = {"staleTrade": {"minHoldTimeMinutes": 10**15}}
+    s.agents[bad_id] = (Agent(id=bad_id, user_id=USER_ID, name="bad"), written_before_the_bound)
+    s.wallets.append(bad_wallet)
+    bad = position(id=uuid.UUID(int=7), agent_id=bad_id, wallet_address="sim_bad",
+                   token_address=TOKEN, current_stop_loss_percentage=D(-32))
+    s.positions[bad.id] = bad
+    s.balances[("sim_bad", SOL_MINT)] = D(5)
+    s.balances[("sim_bad", TOKEN)] = bad.holding
+
+    report = sweep([TOKEN], deps(s, quote("0.0006")))
+
+    assert report.actions == {"stop_loss": 1}
+    assert list(s.positions) == [bad.id]  # the good agent's exited; the bad one's is untouched
+    assert report.skipped_positions == {bad.id: INVALID_CONFIG}
+    assert list(report.invalid_configs) == [bad_id]
+    error = report.invalid_configs[bad_id]
+    assert isinstance(error, InvalidConfig)
+    assert [path for path, _ in error.errors] == ["staleTrade.minHoldTimeMinutes"]
