@@ -1,7 +1,8 @@
 """The Redis Stream ingestor: providers in any language ``XADD signalfleet:signals * payload
 <json>``; a consumer group reads batches, stores the valid signals in one transaction, and
-acknowledges a message only after its row has committed. Invalid messages are acknowledged
-into the dead-letter stream with the field and the reason.
+acknowledges a message only after its row has committed, deleting it from the stream in the
+same MULTI, so the stream holds only what is not yet ingested. Invalid messages are
+acknowledged into the dead-letter stream with the field and the reason.
 
 A message without an ``idempotency_key`` is keyed by its stream id, so a redelivery after a
 crash between commit and XACK stores nothing twice. Keys live in the ``stream`` namespace: no
@@ -113,7 +114,16 @@ class StreamIngestor:
                 valid.append((message_id, raw, parsed))
         if valid:
             self._store(valid)
-        self.redis.xack(SIGNALS_STREAM, GROUP, *ids)
+        self._ack_and_trim(ids)
+
+    def _ack_and_trim(self, ids: list[str]) -> None:
+        """Acknowledge and delete the handled messages in one MULTI (bounded growth): the
+        stream holds only the backlog not yet ingested, never the history. Every id here is
+        committed to PostgreSQL or dead-lettered, and nothing else reads the stream."""
+        pipe = self.redis.pipeline(transaction=True)
+        pipe.xack(SIGNALS_STREAM, GROUP, *ids)
+        pipe.xdel(SIGNALS_STREAM, *ids)
+        pipe.execute()
 
     def _store(self, valid: list[tuple[str, Any, Signal]]) -> None:
         """The batch in one transaction; if the database refuses it for a reason other than
