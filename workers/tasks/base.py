@@ -3,17 +3,16 @@ message, and retries with backoff + jitter for transient errors only."""
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import structlog
 from celery import Task
 
 from domain.errors import TransientError
+from workers.ingest.dead_letters import DEAD_TASKS_STREAM, dead_task  # noqa: F401  (re-exported)
 from workers.runtime import runtime
 
 log = structlog.get_logger(__name__)
-DEAD_TASKS_STREAM = "signalfleet:dead-tasks"
 DELIVERY_KEY = "sf:deliveries:{}"
 
 
@@ -46,15 +45,11 @@ class FleetTask(Task):  # type: ignore[misc]
         r.expire(key, 86_400)
         if deliveries - (request.retries or 0) <= self.max_deliveries:
             return False
-        r.xadd(DEAD_TASKS_STREAM, {"task": self.name, "task_id": request.id,
-                                   "args": json.dumps(args, default=str),
-                                   "reason": f"delivered {deliveries} times"}, maxlen=100_000)
+        dead_task(r, self.name, request.id, args, f"delivered {deliveries} times")
         log.error("task.dead_lettered", deliveries=deliveries)
         return True
 
     def on_failure(self, exc: BaseException, task_id: str, args: Any, kwargs: Any,
                    einfo: Any) -> None:
-        runtime().redis.xadd(DEAD_TASKS_STREAM, {
-            "task": self.name, "task_id": task_id, "args": json.dumps(args, default=str),
-            "reason": f"{type(exc).__name__}: {exc}"[:500]}, maxlen=100_000)
+        dead_task(runtime().redis, self.name, task_id, args, f"{type(exc).__name__}: {exc}")
         log.error("task.failed", error=type(exc).__name__)
