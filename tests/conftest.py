@@ -23,6 +23,7 @@ from tests.services import (
 _TABLES = (
     "agent_historical_swaps, agent_positions, signal_executions, agent_transactions, "
     "agent_balance_snapshots, agent_balances, agent_wallets, trading_signals, token_prices, "
+    "token_price_bars, "
     "api_keys, agents, users"
 )
 

@@ -82,6 +82,10 @@ class Settings(BaseSettings):
     prices_refresh_seconds: float = Field(2.0, gt=0)
     positions_sweep_seconds: float = Field(2.0, gt=0)
     requeue_stale_seconds: float = Field(10.0, gt=0)
+    price_downsample_seconds: float = Field(600.0, gt=0)
+
+    # Price history: raw rows for this window, 1-minute bars after it (README).
+    price_history_raw_hours: float = Field(24.0, gt=0)
 
     # Celery.
     visibility_timeout_seconds: int = Field(3600, ge=10)

@@ -22,6 +22,7 @@ from tests.e2e.sweep_helpers import (
     refresh_and_sweep,
     run_task,
     sales,
+    wait_idle,
 )
 from tests.e2e.test_pipeline import DCA_ON, FIXED_SIZE, MINT, agent, set_price
 
@@ -151,3 +152,26 @@ def test_a_dip_buys_more_once_and_restarts_the_take_profit_ladder(
         buys = conn.execute(select(m.AgentTransaction.is_dca).where(
             m.AgentTransaction.output_mint == MINT)).scalars().all()
     assert sorted(buys) == [False, True]
+
+
+def test_the_downsampling_job_folds_old_price_history_on_the_real_worker(
+        pipeline: Engine, e2e_redis: redis.Redis, sender: Celery) -> None:
+    """ops.downsample_prices, as beat sends it (maintenance queue): raw rows older than the
+    24 h raw window become one bar per minute, newer ones stay raw."""
+    old = datetime.now(UTC).replace(second=0, microsecond=0) - timedelta(hours=25)
+    rows = [PriceQuote(MINT, Decimal("0.001") + Decimal(i) / 10**6, old + timedelta(seconds=2 * i),
+                       "static") for i in range(90)]
+    with pipeline.begin() as conn:
+        conn.execute(m.TokenPrice.__table__.insert(), [{
+            "token_address": q.token_address, "price_sol": q.price_sol, "source": q.source,
+            "observed_at": q.observed_at} for q in rows] + [{
+            "token_address": MINT, "price_sol": Decimal("0.002"), "source": "static",
+            "observed_at": datetime.now(UTC)}])
+    sender.send_task("ops.downsample_prices", queue="maintenance")
+    wait_idle(e2e_redis)
+    with pipeline.connect() as conn:
+        bars = conn.execute(select(m.TokenPriceBar).order_by(m.TokenPriceBar.minute)).all()
+    assert [(b.minute, b.samples, b.open_sol, b.close_sol) for b in bars] == [
+        (old + timedelta(minutes=i), 30, Decimal("0.001") + Decimal(30 * i) / 10**6,
+         Decimal("0.001") + Decimal(30 * i + 29) / 10**6) for i in range(3)]
+    assert count(pipeline, m.TokenPrice) == 1
