@@ -14,7 +14,7 @@ import typer
 from domain.errors import InvalidInput
 from workers.cli.common import console, container, emit, err_console, errors
 from workers.handlers.manual_close import close_position
-from workers.handlers.report import ReportDeps, report_series
+from workers.handlers.report import AgentReport, ReportDeps, report_series
 from workers.handlers.report import report as report_case
 
 if TYPE_CHECKING:
@@ -61,11 +61,30 @@ def report(agent: uuid.UUID | None = typer.Option(None, "--agent"),
         reports = report_case(agent, start, report_deps(rt))
         if plot is not None:
             draw_plot(plot, agent, start, since, report_deps(rt))
-    rows = [{"agent_id": r.agent_id, "name": r.name, **dataclasses.asdict(r.performance)}
-            for r in reports]
+    rows = [report_row(r, as_json=as_json) for r in reports]
     emit(rows, as_json=as_json, title=f"performance (since {since})")
+    unpriced = [p for r in reports for p in r.positions if p.price_sol is None]
+    if unpriced and not as_json:
+        err_console.print(f"{len(unpriced)} open position(s) without a price: their "
+                          "unrealized PnL is unknown and left out of the totals")
     if plot is not None:
         err_console.print(f"plot written to {plot}")
+
+
+def report_row(r: AgentReport, *, as_json: bool) -> dict[str, Any]:
+    """One agent's figures; an unpriced position makes the unrealized figure partial (the
+    table says so), and ``--json`` lists each position with ``null`` where it is unknown."""
+    row: dict[str, Any] = {"agent_id": r.agent_id, "name": r.name,
+                           **dataclasses.asdict(r.performance)}
+    if as_json:
+        row["unpriced_positions"] = list(r.unpriced)
+        row["positions"] = [dataclasses.asdict(p) for p in r.positions]
+    elif r.unpriced:
+        priced = len(r.positions) - len(r.unpriced)
+        row["unrealized_pnl_sol"] = ("unknown" if not priced else
+                                     f"{r.performance.unrealized_pnl_sol} + unknown "
+                                     f"({', '.join(r.unpriced)})")
+    return row
 
 
 def _check_plot_path(path: Path) -> None:
@@ -80,7 +99,8 @@ def draw_plot(path: Path, agent: uuid.UUID | None, start: datetime | None, since
     from workers.plots import Bars, curves_from, draw_report
 
     series = report_series(agent, start, deps)
-    bars = Bars([t.label for t in series.trades], [t.profit_loss_sol for t in series.trades])
+    bars = Bars([t.label for t in series.trades], [t.profit_loss_sol for t in series.trades],
+                [t.sale_time for t in series.trades])
     return draw_report(path, curves_from(series.equity), bars,
                        title=f"signalfleet performance (since {since})")
 

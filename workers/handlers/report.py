@@ -1,5 +1,9 @@
-"""Use case: per-agent performance (``fleet report``, SPEC §10), with the one formula of
-``domain.performance``. Reads only; prices come from the feed after the read closes."""
+"""Use case: per-agent performance (``fleet report``, docs/rules.md §10), with the one formula
+of ``domain.performance``. Reads only; prices come from the feed after the read closes.
+
+A position without a price (the feed has none, or the feed is unreachable) is never guessed:
+its value and unrealized PnL are unknown (``None``), the agent's unrealized figure sums the
+priced positions only, and ``unpriced`` names the others. The rest of the report stands."""
 
 from __future__ import annotations
 
@@ -10,12 +14,18 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
+import structlog
+
 from domain import performance
 from domain.agents import Agent
+from domain.errors import DomainError
 from domain.ledger import ClosedTrade
+from domain.money import percent, sol
 from domain.ports import PriceFeed, PriceQuote
 from domain.positions import Position
 from workers.handlers.prices import PricesUnitOfWork
+
+log = structlog.get_logger(__name__)
 
 
 @dataclass(frozen=True)
@@ -25,16 +35,46 @@ class ReportDeps:
 
 
 @dataclass(frozen=True)
+class PositionValue:
+    """An open position as the report sees it; price and unrealized are None when unknown."""
+
+    position_id: uuid.UUID
+    token_address: str
+    token_symbol: str | None
+    holding: Decimal
+    invested_sol: Decimal
+    price_sol: Decimal | None
+    value_sol: Decimal | None
+    unrealized_pnl_sol: Decimal | None
+
+
+@dataclass(frozen=True)
 class AgentReport:
     agent_id: uuid.UUID
     name: str
-    performance: performance.Performance
+    performance: performance.Performance  # unrealized: the priced positions only
+    positions: tuple[PositionValue, ...] = ()
+
+    @property
+    def unpriced(self) -> tuple[str, ...]:
+        """The open positions whose unrealized PnL is unknown (symbol, or mint)."""
+        return tuple(p.token_symbol or p.token_address for p in self.positions
+                     if p.price_sol is None)
 
 
 @dataclass(frozen=True)
 class EquityPoint:
     hour: datetime
     portfolio_balance_sol: Decimal  # Σ over the agent's wallets of that hour's snapshot
+    net_deposits_sol: Decimal = Decimal(0)  # deposits − withdrawals up to then (the baseline)
+
+    @property
+    def return_percent(self) -> Decimal | None:
+        """(portfolio − net deposits) / net deposits × 100; None with nothing deposited."""
+        if self.net_deposits_sol <= 0:
+            return None
+        return percent((self.portfolio_balance_sol - self.net_deposits_sol)
+                       / self.net_deposits_sol * 100)
 
 
 @dataclass(frozen=True)
@@ -46,8 +86,9 @@ class TradePnl:
 
 @dataclass(frozen=True)
 class ReportSeries:
-    """What ``fleet report --plot`` draws: each agent's equity curve and every closed trade's
-    PnL, both as stored (no figure is recomputed here)."""
+    """What ``fleet report --plot`` draws: each agent's equity curve (its first deposit, then
+    the hourly snapshots as stored) with the net-deposit baseline under it, and every closed
+    trade's PnL at its sale time."""
 
     equity: dict[str, list[EquityPoint]]  # "name (short id)" → curve, in time order
     trades: list[TradePnl]  # every reported agent's closed trades, by sale time
@@ -62,16 +103,45 @@ class _Inputs:
     portfolio: list[Decimal]
 
 
-def report(agent_id: uuid.UUID | None, since: datetime | None,
-           deps: ReportDeps) -> list[AgentReport]:
-    """Every agent's figures (or one agent's); ``since`` limits closed trades, fees and the
-    drawdown window, open positions are always now."""
+def report(agent_id: uuid.UUID | None, since: datetime | None, deps: ReportDeps, *,
+           user_id: uuid.UUID | None = None) -> list[AgentReport]:
+    """Every agent's figures (or one agent's; ``user_id`` keeps one user's agents);
+    ``since`` limits closed trades, fees and the drawdown window, open positions are now."""
     with deps.uow() as uow:
-        agents: Sequence[Agent] = [uow.agents.get(agent_id)] if agent_id else uow.agents.all()
-        inputs = [_inputs(uow, agent, since) for agent in agents]
-    tokens = sorted({p.token_address for i in inputs for p in i.positions})
-    quotes = deps.prices.get_prices(tokens) if tokens else {}
-    return [AgentReport(i.agent.id, i.agent.name, _performance(i, quotes)) for i in inputs]
+        inputs = [_inputs(uow, agent, since) for agent in _agents(uow, agent_id, user_id)]
+    quotes = _quotes(deps.prices, sorted({p.token_address for i in inputs for p in i.positions}))
+    return [AgentReport(i.agent.id, i.agent.name, _performance(i, quotes),
+                        tuple(_value(p, quotes) for p in i.positions)) for i in inputs]
+
+
+def _agents(uow: PricesUnitOfWork, agent_id: uuid.UUID | None,
+            user_id: uuid.UUID | None) -> Sequence[Agent]:
+    if agent_id is not None:
+        return [uow.agents.get(agent_id)]
+    return uow.agents.all() if user_id is None else uow.agents.all(user_id)
+
+
+def _quotes(feed: PriceFeed, tokens: list[str]) -> Mapping[str, PriceQuote]:
+    """The feed's prices; an unreachable feed leaves every position unpriced, not the
+    whole report failed."""
+    if not tokens:
+        return {}
+    try:
+        return feed.get_prices(tokens)
+    except DomainError as exc:
+        log.warning("report.prices_unavailable", tokens=len(tokens), error=str(exc)[:200])
+        return {}
+
+
+def _value(p: Position, quotes: Mapping[str, PriceQuote]) -> PositionValue:
+    quote = quotes.get(p.token_address)
+    if quote is None:
+        return PositionValue(p.id, p.token_address, p.token_symbol, p.holding,
+                             p.total_invested_sol, None, None, None)
+    return PositionValue(p.id, p.token_address, p.token_symbol, p.holding,
+                         p.total_invested_sol, quote.price_sol,
+                         sol(performance.position_value(p, quote.price_sol)),
+                         sol(performance.unrealized_pnl(p, quote.price_sol)))
 
 
 def _inputs(uow: PricesUnitOfWork, agent: Agent, since: datetime | None) -> _Inputs:
@@ -101,12 +171,40 @@ def report_series(agent_id: uuid.UUID | None, since: datetime | None,
                   deps: ReportDeps) -> ReportSeries:
     """The series behind ``report`` (same agents, same ``since`` window), for the plot."""
     with deps.uow() as uow:
-        agents: Sequence[Agent] = [uow.agents.get(agent_id)] if agent_id else uow.agents.all()
-        equity = {_name(a): _equity(uow, a.id, since) for a in agents}
+        agents = _agents(uow, agent_id, None)
+        equity = {_name(a): _curve(uow, a.id, since) for a in agents}
         closed = [t for a in agents for t in _closed(uow, a.id, since)]
     trades = [TradePnl(t.sale_time, t.token_symbol or t.token_address[:6], t.profit_loss_sol)
               for t in sorted(closed, key=lambda t: t.sale_time)]
     return ReportSeries(equity, trades)
+
+
+def _curve(uow: PricesUnitOfWork, agent_id: uuid.UUID,
+           since: datetime | None) -> list[EquityPoint]:
+    """The snapshots, after the agent's first deposit (its equity then is what it was given:
+    the curve starts at once, not at the first snapshot), each with the baseline then."""
+    flows = _net_deposits(uow, agent_id)
+    points = _equity(uow, agent_id, since)
+    if flows and (since is None or flows[0][0] >= since) and (
+            not points or flows[0][0] < points[0].hour):
+        points.insert(0, EquityPoint(flows[0][0], flows[0][1]))
+    return [EquityPoint(p.hour, p.portfolio_balance_sol, _baseline(flows, p.hour))
+            for p in points]
+
+
+def _net_deposits(uow: PricesUnitOfWork, agent_id: uuid.UUID) -> list[tuple[datetime, Decimal]]:
+    """(time, deposits − withdrawals so far) after each deposit or withdrawal."""
+    total, out = Decimal(0), []
+    for tx in uow.transactions.for_agent(agent_id):
+        if tx.transaction_type in ("DEPOSIT", "WITHDRAWAL"):
+            total += sum(tx.balance_changes().values(), Decimal(0))
+            out.append((tx.transaction_time, total))
+    return out
+
+
+def _baseline(flows: list[tuple[datetime, Decimal]], at: datetime) -> Decimal:
+    before = [net for when, net in flows if when <= at]
+    return before[-1] if before else Decimal(0)
 
 
 def _name(agent: Agent) -> str:
