@@ -118,7 +118,8 @@ def _agents(uow: PricesUnitOfWork, agent_id: uuid.UUID | None,
             user_id: uuid.UUID | None) -> Sequence[Agent]:
     if agent_id is not None:
         return [uow.agents.get(agent_id)]
-    return uow.agents.all() if user_id is None else uow.agents.all(user_id)
+    found: Sequence[Agent] = uow.agents.all() if user_id is None else uow.agents.all(user_id)
+    return found
 
 
 def _quotes(feed: PriceFeed, tokens: list[str]) -> Mapping[str, PriceQuote]:

@@ -28,6 +28,7 @@ from workers.handlers.keys import Principal
 from workers.http.auth import Gate, install_gate, require_scope, signal_owner
 from workers.http.errors import Duplicate, TooLarge, install_error_handlers
 from workers.http.ratelimit import RateLimiter
+from workers.http.read_api import read_router
 from workers.http.schemas import REQUEST_BODY, RESPONSES, Health, SignalOut
 from workers.runtime import Runtime
 
@@ -113,6 +114,7 @@ def create_app(runtime: Runtime, *,
     app = FastAPI(title="signalfleet ingest", version="1", description=DESCRIPTION)
     install_error_handlers(app)
     install_gate(app, Gate(runtime, service.limiter))
+    app.include_router(read_router())
     signals_key = Depends(require_scope("signals"))
 
     @app.post("/v1/signals", status_code=201, response_model=SignalOut, responses=RESPONSES,
