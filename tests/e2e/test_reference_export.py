@@ -57,6 +57,14 @@ def test_a_reference_engine_export_imports_through_the_cli_and_trades(
         closed = conn.execute(select(m.AgentHistoricalSwap)).one()
     assert (closed.agent_id, closed.close_reason) == (agent_id, "stop_loss")
 
+    replaced = subprocess.run(
+        [sys.executable, "-m", "workers.cli", "agents", "config", str(agent_id), "--set",
+         str(EXPORT), "--json"],
+        env=stack_env, cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert replaced.returncode == 0, replaced.stderr
+    assert "warning" in replaced.stderr and "stopLoss.continuousTrailing" in replaced.stderr
+    assert _numbers(json.loads(replaced.stdout)["stored"]) == _numbers(sent)
+
 
 def _numbers(value: object) -> object:
     """JSON compared with every number as a decimal (floats, strings and ints alike)."""
