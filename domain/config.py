@@ -1,4 +1,4 @@
-"""An agent's trading config (SPEC §9): ``TradingConfig`` and the level resolvers.
+"""An agent's trading config (docs/rules.md §13): ``TradingConfig`` and the level resolvers.
 
 ``parse_config`` deep-merges a stored (possibly partial) camelCase JSON object over the
 defaults (objects merge, arrays and scalars replace), validates every bound and raises
@@ -171,7 +171,7 @@ def dca_levels(config: TradingConfig) -> tuple[DcaLevel, ...]:
 
 @dataclass(frozen=True)
 class TakeProfitPlan:
-    """The effective take-profit ladder and moon bag of a config (SPEC §7)."""
+    """The effective take-profit ladder and moon bag of a config (docs/rules.md §8)."""
 
     levels: tuple[TakeProfitLevel, ...]
     moon_bag_enabled: bool

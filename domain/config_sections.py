@@ -1,6 +1,6 @@
-"""The sections of an agent's trading config (SPEC §9), with every default and bound, and the
-DCA presets (SPEC §5) and take-profit templates (SPEC §7). Attributes are snake_case; each
-field names its camelCase JSON key."""
+"""The sections of an agent's trading config (docs/rules.md §13), with every default and bound, and
+the DCA presets (docs/rules.md §6) and take-profit templates (docs/rules.md §8). Attributes are
+snake_case; each field names its camelCase JSON key."""
 
 # ``spec`` returns ``dataclasses.field(...)`` (a field specifier), which RUF009 cannot see.
 # ruff: noqa: RUF009

@@ -1,4 +1,4 @@
-"""Dollar-cost averaging into an open position (SPEC §5)."""
+"""Dollar-cost averaging into an open position (docs/rules.md §6)."""
 
 from __future__ import annotations
 
@@ -59,8 +59,8 @@ def _blocked(position: Position, config: TradingConfig, now: datetime) -> str | 
 def evaluate(
     position: Position, price_now: Decimal, config: TradingConfig, now: datetime
 ) -> DcaDecision:
-    """The first failing rule of SPEC §5 stops; the level at index ``dca_count`` triggers when
-    the change from the average is at or below its drop %."""
+    """The first failing rule of docs/rules.md §6 stops; the level at index ``dca_count`` triggers
+    when the change from the average is at or below its drop %."""
     blocked = _blocked(position, config, now)
     if blocked is not None:
         return _skip(blocked)

@@ -1,4 +1,4 @@
-"""Which agents a signal reaches (SPEC §3): every failing reason, as stable codes."""
+"""Which agents a signal reaches (docs/rules.md §2): every failing reason, as stable codes."""
 
 from __future__ import annotations
 
@@ -25,8 +25,8 @@ HOLDER_COUNT_OUT_OF_RANGE = "holder_count_out_of_range"
 def ineligibility_reasons(
     agent: Agent, config: TradingConfig, signal: Signal, metrics: TokenMetrics | None
 ) -> list[str]:
-    """Every reason ``agent`` may not act on ``signal``, in SPEC order; empty = eligible.
-    Exit (``sell``) signals apply the user and automation rules only."""
+    """Every reason ``agent`` may not act on ``signal``, in the order of docs/rules.md §2; empty =
+    eligible. Exit (``sell``) signals apply the user and automation rules only."""
     reasons: list[str] = []
     if signal.user_id is not None and signal.user_id != agent.user_id:
         reasons.append(OTHER_USER)

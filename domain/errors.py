@@ -1,4 +1,4 @@
-"""The error tree, named by how the caller reacts (DESIGN §3.8).
+"""The error tree, named by how the caller reacts (docs/architecture.md).
 
 - ``InvalidInput`` and its children: reject the input, change nothing, tell the caller
   which field was wrong.
@@ -23,11 +23,11 @@ class InvalidInput(DomainError):
 
 
 class InvalidSignal(InvalidInput):
-    """A signal payload that breaks SPEC §2."""
+    """A signal payload that breaks docs/rules.md §1."""
 
 
 class InvalidConfig(DomainError):
-    """A trading config that breaks SPEC §9; lists every error, not only the first."""
+    """A trading config that breaks docs/rules.md §13; lists every error, not only the first."""
 
     def __init__(self, errors: list[tuple[str, str]]) -> None:
         self.errors = list(errors)
@@ -36,7 +36,7 @@ class InvalidConfig(DomainError):
 
 
 class SizingError(DomainError):
-    """No position can be sized; ``reason`` is a stable SPEC §4.2 code."""
+    """No position can be sized; ``reason`` is a stable docs/rules.md §4 code."""
 
     def __init__(self, reason: str) -> None:
         super().__init__(reason)

@@ -1,4 +1,4 @@
-"""What to do with an open position at one fresh price (SPEC §7 order): stop loss, take
+"""What to do with an open position at one fresh price (docs/rules.md §10 order): stop loss, take
 profit, stale trade, then DCA. An exit stops the rest."""
 
 from __future__ import annotations
@@ -62,8 +62,8 @@ def is_stale(position: Position, price: Decimal, config: TradingConfig, now: dat
 def decide_exit(
     position: Position, price: Decimal, config: TradingConfig, now: datetime
 ) -> Hold | Exit:
-    """The first exit in SPEC order (stop loss, take profit, stale trade), else Hold. A
-    take-profit exit carries the sale amount (``closes`` only when nothing would remain)."""
+    """The first exit in the order of docs/rules.md §10 (stop loss, take profit, stale trade), else
+    Hold. A take-profit exit carries the sale amount (``closes`` only when nothing would remain)."""
     action = evaluate_tick(position, price, config, now).action
     if isinstance(action, Exit):
         return action

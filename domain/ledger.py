@@ -1,4 +1,4 @@
-"""The ledger: transactions are the source of truth; balances are their fold (SPEC §1).
+"""The ledger: transactions are the source of truth; balances are their fold (docs/rules.md §15).
 
 Convention for every row: the wallet loses ``input_amount`` of ``input_mint``, gains
 ``output_amount`` of ``output_mint``, and pays ``protocol_fee_sol + network_fee_sol`` in SOL.
@@ -74,7 +74,7 @@ def fold_balances(transactions: Iterable[Transaction]) -> dict[tuple[str, str], 
 
 @dataclass(frozen=True)
 class ClosedTrade:
-    """One agent_historical_swaps row: a fully closed position (SPEC §1)."""
+    """One agent_historical_swaps row: a fully closed position (docs/rules.md §15)."""
 
     agent_id: uuid.UUID
     wallet_address: str

@@ -1,4 +1,5 @@
-"""Money: one Decimal context, the stored scales, and strict parsing (DESIGN §3.7, SPEC §9).
+"""Money: one Decimal context, the stored scales, and strict parsing (docs/rules.md §13, §15;
+docs/architecture.md).
 
 Every domain function that does arithmetic runs inside ``CONTEXT`` (see ``in_context``), so the
 result does not depend on whatever context the calling thread happens to have. A Decimal is

@@ -1,4 +1,4 @@
-"""Balance snapshots and per-agent performance (SPEC §10): one formula for the CLI, the
+"""Balance snapshots and per-agent performance (docs/rules.md §14): one formula for the CLI, the
 reports and the hourly snapshots. Pure functions over plain values."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Profit and loss of sales (SPEC §7): cash-flow PnL in SOL, change % from prices."""
+"""Profit and loss of sales (docs/rules.md §8, §10): cash-flow PnL in SOL, change % from prices."""
 
 from __future__ import annotations
 
@@ -60,5 +60,5 @@ def full_close(
 
 @in_context
 def close_cost_basis(avg_price: Decimal, purchase_amount: Decimal) -> Decimal:
-    """The basis SPEC §7 divides a close's PnL by: average price × purchase amount."""
+    """The basis docs/rules.md §10 divides a close's PnL by: average price × purchase amount."""
     return avg_price * purchase_amount

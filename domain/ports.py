@@ -1,4 +1,5 @@
-"""The ports the use cases need, as Protocols (DESIGN §2), plus the plain values they carry.
+"""The ports the use cases need, as Protocols, and the plain values they carry
+(docs/architecture.md).
 
 Adapters in ``workers/adapters`` and ``persistence`` implement them; tests use fakes.
 """

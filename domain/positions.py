@@ -1,4 +1,4 @@
-"""An open position, field for field the SPEC §1 ``agent_positions`` row."""
+"""An open position, field for field the docs/rules.md §15 ``agent_positions`` row."""
 
 from __future__ import annotations
 
@@ -50,7 +50,7 @@ class Position:
 
     @property
     def only_moon_bag(self) -> bool:
-        """True when all that is left is the moon bag (SPEC §5, §7 ``only_moon_bag``)."""
+        """True when all that is left is the moon bag (docs/rules.md §6, §8 ``only_moon_bag``)."""
         return (
             self.moon_bag_activated
             and self.moon_bag_amount is not None
@@ -73,7 +73,7 @@ def open_position(
     stop_loss_percentage: Decimal,
     now: datetime,
 ) -> Position:
-    """The position an opening buy creates (SPEC §4.3): price = SOL swapped / tokens (fees
+    """The position an opening buy creates (docs/rules.md §5): price = SOL swapped / tokens (fees
     excluded), invested = SOL swapped + fees, SL = the default % (at the stored 4 dp), peak =
     the purchase price."""
     if sol_swapped <= 0:

@@ -1,4 +1,4 @@
-"""Signals in (SPEC §2): the ``Signal`` value and strict parsing of the wire format.
+"""Signals in (docs/rules.md §1): the ``Signal`` value and strict parsing of the wire format.
 
 Strings are trimmed, as the reference engine does: a blank optional string is null, a blank
 required one is missing, and lengths are those of the trimmed text. ``signal_type`` is trimmed
@@ -15,7 +15,7 @@ from domain.errors import InvalidSignal
 from domain.json_text import unstorable
 
 EXIT_SIGNAL_TYPE = "sell"
-# SPEC gives no bound for activation_reason; a trader-readable note never needs more than this.
+# docs/rules.md §1: a trader-readable note never needs more than this.
 MAX_ACTIVATION_REASON = 2000
 
 

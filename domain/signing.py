@@ -1,4 +1,4 @@
-"""Sign only what was meant (docs/rules.md, live trading): the rules a swap transaction must
+"""Sign only what was meant (docs/rules.md §12): the rules a swap transaction must
 pass before the wallet signs it, as pure functions over plain data.
 
 The adapter decodes the transaction (lookup tables resolved, so every account is an address)

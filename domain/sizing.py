@@ -1,4 +1,4 @@
-"""How much SOL an opening buy spends (SPEC §4.1–4.3)."""
+"""How much SOL an opening buy spends (docs/rules.md §3–§5)."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ INVALID_POSITION_SIZE = "invalid_position_size"
 MAX_POSITIONS = "max_positions"
 PRICE_IMPACT_TOO_HIGH = "price_impact_too_high"
 
-MAX_OPEN_POSITIONS = 25  # SPEC §4.1 default; configurable system-wide by the caller
+MAX_OPEN_POSITIONS = 25  # docs/rules.md §3 default; configurable system-wide by the caller
 RANDOM_STEPS = 10**8
 MIN_RETRY_SIZE = Decimal("0.01")
 IMPACT_RETRY_FRACTIONS = (Decimal("0.9"), Decimal("0.8"), Decimal("0.7"))
@@ -34,7 +34,7 @@ def buy_precheck(
     balance: Decimal, open_positions: int, config: TradingConfig,
     max_positions: int = MAX_OPEN_POSITIONS,
 ) -> str | None:
-    """The balance and position-count checks of SPEC §4.1 (wallet checks are the caller's);
+    """The balance and position-count checks of docs/rules.md §3 (wallet checks are the caller's);
     returns the first failing reason code, or None."""
     if balance <= 0:
         return INSUFFICIENT_BALANCE
@@ -56,7 +56,7 @@ def category_for(balance: Decimal, config: TradingConfig) -> str:
 
 @in_context
 def position_size(balance: Decimal, config: TradingConfig, rng: random.Random) -> PositionSize:
-    """SPEC §4.2. Raises ``SizingError`` with the reason code when no size is possible."""
+    """docs/rules.md §4. Raises ``SizingError`` with the reason code when no size is possible."""
     if balance <= 0:
         raise SizingError(INSUFFICIENT_BALANCE)
     calculator = config.position_calculator
@@ -84,7 +84,7 @@ def position_size(balance: Decimal, config: TradingConfig, rng: random.Random) -
 
 @in_context
 def impact_retry_sizes(size: Decimal) -> list[Decimal]:
-    """The sizes to quote in turn when the price impact is too high (SPEC §4.3): the size,
+    """The sizes to quote in turn when the price impact is too high (docs/rules.md §5): the size,
     then 90 %, 80 %, 70 % of it (rounded down), stopping at the first below 0.01 SOL."""
     sizes = [sol_down(size)]
     for fraction in IMPACT_RETRY_FRACTIONS:

@@ -1,4 +1,4 @@
-"""The trailing stop loss (SPEC §6): four modes map the peak gain to a stop percentage,
+"""The trailing stop loss (docs/rules.md §7): four modes map the peak gain to a stop percentage,
 and a ratchet that never loosens it."""
 
 from __future__ import annotations

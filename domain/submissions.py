@@ -1,4 +1,4 @@
-"""A live swap's crash-safe record (SPEC §8): written before anything is signed or sent.
+"""A live swap's crash-safe record (docs/rules.md §12): written before anything is signed or sent.
 
 ``intent`` (the execution is claimed, nothing signed) → ``submitted`` (signature and last
 valid block height stored and committed, then sent) → ``confirmed`` (the fill is in the

@@ -1,4 +1,4 @@
-"""Take profit: a ladder of partial sales and the moon bag (SPEC §7)."""
+"""Take profit: a ladder of partial sales and the moon bag (docs/rules.md §8)."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ TP_DISABLED = "tp_disabled"
 LEVELS_EXHAUSTED = "levels_exhausted"
 BELOW_NEXT_LEVEL = "below_next_level"
 ONLY_MOON_BAG = "only_moon_bag"
-DUST = Decimal("1e-9")  # SPEC §7: less than this left (and no moon bag) closes the position
+DUST = Decimal("1e-9")  # docs/rules.md §8: less left than this, and no moon bag, closes
 
 
 @dataclass(frozen=True)

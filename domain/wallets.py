@@ -1,4 +1,4 @@
-"""An agent's wallet: one per trading mode (SPEC §1 agent_wallets)."""
+"""An agent's wallet: one per trading mode (docs/rules.md §15 agent_wallets)."""
 
 from __future__ import annotations
 

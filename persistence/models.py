@@ -1,4 +1,4 @@
-"""The schema (SPEC §1): the single source of truth that Alembic revisions are generated from."""
+"""The schema (docs/rules.md §15): the single source of truth Alembic revisions come from."""
 
 from __future__ import annotations
 
@@ -36,7 +36,7 @@ NAMING_CONVENTION = {
     "pk": "pk_%(table_name)s",
 }
 
-# Column types with the exact precisions of SPEC §1.
+# Column types with the exact precisions of docs/rules.md §15.
 TokenNumeric = Numeric(30, 18, asdecimal=True)  # token prices and token amounts
 SolNumeric = Numeric(20, 8, asdecimal=True)  # SOL and USD amounts
 PercentNumeric = Numeric(12, 4, asdecimal=True)  # percentages
@@ -363,7 +363,7 @@ class TokenPriceBar(Base):
 
 
 class SwapSubmission(Base):
-    """One live swap, written before anything is sent (SPEC §8): ``intent`` (claimed, not
+    """One live swap, written before anything is sent (docs/rules.md §12): ``intent`` (claimed, not
     signed) → ``submitted`` (signature and last valid block height stored, then sent) →
     ``confirmed`` (the fill is in the ledger) / ``failed`` / ``expired``."""
 

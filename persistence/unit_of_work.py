@@ -1,4 +1,4 @@
-"""The unit of work owns the transaction (DESIGN §3.4).
+"""The unit of work owns the transaction (docs/architecture.md).
 
 ``with uow:`` opens a session; ``uow.commit()`` commits and then runs the after-commit hooks
 (cache write-through, enqueues) in the order they were added; leaving the block without a

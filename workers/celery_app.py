@@ -1,4 +1,4 @@
-"""The Celery application (DESIGN §4). Configured lazily from settings on first use, so
+"""The Celery application (docs/architecture.md). Configured lazily from settings on first use, so
 importing this module starts nothing and connects to nothing."""
 
 from __future__ import annotations

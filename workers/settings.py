@@ -59,7 +59,7 @@ class Settings(BaseSettings):
     slippage_bps: int = Field(50, ge=0, le=10_000)
     max_priority_fee_lamports: int = Field(1_000_000, ge=0)
 
-    # Live swaps (SPEC §8): confirm window of live.execute, then the reconciler's turn.
+    # Live swaps (docs/rules.md §12): confirm window of live.execute, then the reconciler's turn.
     live_confirm_timeout_seconds: float = Field(30.0, gt=0)
     live_poll_seconds: float = Field(1.0, gt=0)
     live_resend_seconds: float = Field(2.0, gt=0)

@@ -1,4 +1,5 @@
-"""Repositories: rows ↔ frozen domain values, ``select()`` only, never commit (DESIGN §3.4)."""
+"""Repositories: rows ↔ frozen domain values, ``select()`` only, never commit
+(docs/architecture.md)."""
 
 from persistence.repositories.agents import AgentRepository, UserRepository, WalletRepository
 from persistence.repositories.api_keys import ApiKeyRepository

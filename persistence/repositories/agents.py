@@ -113,7 +113,7 @@ class AgentRepository:
     def candidates(self, *, user_id: uuid.UUID | None, holding_token: str | None = None,
                    not_executed_for: int | None = None,
                    ) -> list[tuple[Agent, StoredConfig]]:
-        """Agents a signal may reach, filtered set-based in SQL (SPEC §3 rules 1–2, and for
+        """Agents a signal may reach, filtered set-based in SQL (docs/rules.md §2 rules 1–2, and for
         exit signals, holding the token); the config rules are the domain's to apply."""
         live = m.Agent.trading_mode == "live"
         stmt = select(*_AGENT_COLUMNS, CONFIG_TEXT).where(

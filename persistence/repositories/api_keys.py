@@ -1,4 +1,4 @@
-"""API keys of signal providers: only the SHA-256 of a key is ever stored (SPEC §1)."""
+"""API keys of signal providers: only the SHA-256 of a key is ever stored (docs/rules.md §15)."""
 
 from __future__ import annotations
 

@@ -1,7 +1,7 @@
-"""Generated agent trading configs for the scenario-9 tests: a valid config (empty, whole
-sections, a random subset of keys, or every default) with up to four changes — values near
-SPEC §9's bounds in every spelling, junk of every type, unknown and deleted keys, non-object
-sections, near-valid or random ladders."""
+"""Generated agent trading configs for the scenario-9 tests: a valid config (empty, whole sections,
+a random subset of keys, or every default) with up to four changes — values near docs/rules.md §13's
+bounds in every spelling, junk of every type, unknown and deleted keys, non-object sections,
+near-valid or random ladders."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from hypothesis import HealthCheck
 from hypothesis import strategies as st
 
 from domain.config import DCA_MODES, TP_MODES, TradingConfig
-from domain.config import deep_merge as merged  # SPEC §9's merge (unit-tested on its own)
+from domain.config import deep_merge as merged  # docs/rules.md §13's merge (unit-tested on its own)
 from tests.chaos.helpers import mint
 from tests.chaos.test_bad_input import json_values
 
@@ -39,11 +39,11 @@ ITEMS: dict[Where, Any] = {
 }
 CHOICES: dict[str, tuple[str, ...] | None] = {
     "tokenFilterMode": ("none", "blacklist", "whitelist"),
-    "stopLoss.mode": None,  # SPEC names only `fixed`; the membership check is left to the code
+    "stopLoss.mode": None,  # docs/rules.md §13 lists the modes; membership is the code's to check
     "dca.mode": DCA_MODES,
     "takeProfit.mode": TP_MODES,
 }
-# Where valid values end (SPEC §9, with the upper bounds of issue 21): generation aims at these
+# Where valid values end (docs/rules.md §13): generation aims at these
 # edges, and every accepted config must keep inside them (ABOVE: the lower bound is exclusive;
 # INTEGERS: whole numbers).
 SOL, USD, COUNT, PCT = "1000000000", "100000000000", "1000000000", "1000000"
@@ -156,7 +156,8 @@ def numbers(key: str) -> st.SearchStrategy[Any]:
 
 
 def ladder(where: Where) -> st.SearchStrategy[list[dict[str, Any]]]:
-    """A near-valid array of levels: ordered as SPEC §9 wants, values inside the bounds."""
+    """A near-valid array of levels: ordered as docs/rules.md §13 wants, values inside the bounds.
+    """
     def pct(lo: str, hi: str) -> st.SearchStrategy[Decimal]:
         return st.decimals(min_value=Decimal(lo), max_value=Decimal(hi), places=2)
 

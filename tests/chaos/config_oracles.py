@@ -3,7 +3,7 @@ rejection must (1) list every structural problem of the config (an unknown key, 
 where a scalar belongs, a scalar where an object or array belongs, a required level field
 missing …) at its exact path, and (2) name only fields in the neighbourhood of what the test
 changed: the base config is valid, so an error elsewhere is a spurious one. An acceptance
-must keep every value as sent (no coercion, nothing dropped), keep inside SPEC §9's bounds
+must keep every value as sent (no coercion, nothing dropped), keep inside docs/rules.md §13's bounds
 and cross-field rules, and round-trip through ``to_dict``/``from_dict`` and JSON."""
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from typing import Any
 from hypothesis import note
 
 from domain.config import ParsedConfig, TradingConfig
-from domain.config import deep_merge as merged  # SPEC §9's merge (unit-tested on its own)
+from domain.config import deep_merge as merged  # docs/rules.md §13's merge (unit-tested on its own)
 from domain.errors import InvalidConfig
 from tests.chaos.config_cases import (
     ABOVE,
@@ -39,14 +39,14 @@ from tests.chaos.config_cases import (
 
 # --- oracles -------------------------------------------------------------------------------
 
-# SPEC §9's decimal string: an optional sign, ASCII digits with an optional decimal point, an
-# optional exponent; nothing else (no spaces, underscores, other scripts' digits, NaN, inf).
+# docs/rules.md §13's decimal string: an optional sign, ASCII digits with an optional decimal point,
+# an optional exponent; nothing else (no spaces, underscores, other scripts' digits, NaN, inf).
 _DECIMAL_TEXT = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?",
                            re.ASCII)
 
 
 def _no_number(value: object) -> bool:
-    """Not a number under SPEC §9's rules of spelling (a type, NaN/inf, a bad string)."""
+    """Not a number under docs/rules.md §13's rules of spelling (a type, NaN/inf, a bad string)."""
     if isinstance(value, bool | dict | list):
         return True
     if isinstance(value, float):
@@ -55,7 +55,7 @@ def _no_number(value: object) -> bool:
 
 
 def without_obsolete(config: Any) -> Any:
-    """The config as kept: the obsolete keys SPEC §9 drops with a warning, dropped."""
+    """The config as kept: the obsolete keys docs/rules.md §13 drops with a warning, dropped."""
     if not isinstance(config, Mapping):
         return config
     kept = dict(config)
@@ -143,7 +143,7 @@ def same(sent: Any, got: Any) -> bool:
 
 
 def out_of_bounds(node: Any, where: Where = ()) -> Iterator[str]:
-    """The numbers of an accepted config (``to_dict``) outside SPEC §9's bounds."""
+    """The numbers of an accepted config (``to_dict``) outside docs/rules.md §13's bounds."""
     if isinstance(node, dict | list):
         items = node.items() if isinstance(node, dict) else enumerate(node)
         for key, value in items:
@@ -160,7 +160,7 @@ def out_of_bounds(node: Any, where: Where = ()) -> Iterator[str]:
 
 
 def broken_rules(out: dict[str, Any]) -> list[str]:
-    """SPEC §9's rules across fields that an accepted config (``to_dict``) breaks."""
+    """docs/rules.md §13's rules across fields that an accepted config (``to_dict``) breaks."""
     def n(value: Any) -> Decimal | None:
         return None if value is None else Decimal(str(value))
 

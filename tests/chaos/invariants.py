@@ -1,6 +1,6 @@
 """What must hold after every fault: nothing lost, nothing doubled, no money made or lost.
 
-Money conservation, per agent (SPEC §4.3, §7: fees are inside ``total_invested_sol`` and the
+Money conservation, per agent (docs/rules.md §5, §10: fees are inside ``total_invested_sol`` and the
 net proceeds, so they are not added a second time)::
 
     SOL balance + cost basis of open positions = deposits − withdrawals + realized PnL

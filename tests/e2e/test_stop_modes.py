@@ -1,7 +1,7 @@
-"""Each trailing stop-loss mode on the real worker (SPEC §6): the position rides up, the stop
-ratchets (persisted at the 4-dp scale), a price one tick above the stop holds, and the price
-at the stop closes the position (``stop_loss``). The expected stop comes from the domain rule,
-so this tests the beat's wiring of every mode, not the formula twice."""
+"""Each trailing stop-loss mode on the real worker (docs/rules.md §7): the position rides up, the
+stop ratchets (persisted at the 4-dp scale), a price one tick above the stop holds, and the price at
+the stop closes the position (``stop_loss``). The expected stop comes from the domain rule, so this
+tests the beat's wiring of every mode, not the formula twice."""
 
 from __future__ import annotations
 
@@ -31,7 +31,7 @@ MODES = {
 
 
 def expected_stop(config: dict[str, Any], peak: Decimal) -> Decimal:
-    """The stop % SPEC §6 gives for a peak (above the default, so the ratchet takes it)."""
+    """The stop % docs/rules.md §7 gives for a peak (above the default, so the ratchet takes it)."""
     rule = trading_config(config).stop_loss
     return percent(target_percentage(change_percent(peak, AVG), rule))
 

@@ -5,7 +5,7 @@
 ``HttpStatusError`` (a ``PermanentError``, with Jupiter's ``errorCode`` when it sends one).
 A 200 response missing a required field raises ``PermanentError`` naming the field.
 
-Jupiter's answers are checked before they are used (docs/rules.md, live trading): a quote
+Jupiter's answers are checked before they are used (docs/rules.md §12): a quote
 must be for the mints, amount and mode asked (else ``PermanentError``), and a swap
 transaction must do exactly that quote for the wallet (``workers.adapters.signing_policy``:
 ``SigningRefused`` naming every reason). A v0 transaction's lookup tables are resolved with

@@ -1,4 +1,4 @@
-"""Market data for eligibility (docs/rules.md, fan-out): holder count, market cap and
+"""Market data for eligibility (docs/rules.md §2): holder count, market cap and
 liquidity (USD) per mint, from Jupiter's Tokens API v2 or DexScreener.
 
 Jupiter: ``GET {url}/search?query=a,b,…`` (≤ 100 mints per request, header ``x-api-key``)

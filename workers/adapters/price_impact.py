@@ -1,4 +1,4 @@
-"""Simulated price impact (docs/rules.md, quote and price impact) from real market data,
+"""Simulated price impact (docs/rules.md §5) from real market data,
 never a made-up depth.
 
 - :class:`QuoteImpact` — a real Jupiter quote (SOL → token) at the size asked. Within the TTL

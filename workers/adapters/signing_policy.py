@@ -1,4 +1,4 @@
-"""Judge a swap transaction before the wallet signs it (docs/rules.md, live trading).
+"""Judge a swap transaction before the wallet signs it (docs/rules.md §12).
 
 Decodes the unsigned ``VersionedTransaction`` with solders, resolves a v0 message's address
 lookup tables through the RPC (``getMultipleAccounts``) so every account is a real address,

@@ -1,4 +1,4 @@
-"""``fleet snapshots take``: the hourly balance snapshot, now (SPEC §10), with progress."""
+"""``fleet snapshots take``: the hourly balance snapshot, now (docs/rules.md §14), with progress."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""``fleet report`` (performance, SPEC §10) and ``fleet positions close ID`` (SPEC §7)."""
+"""``fleet report`` (performance) and ``fleet positions close ID`` (docs/rules.md §14, §10)."""
 
 from __future__ import annotations
 

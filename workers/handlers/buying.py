@@ -1,5 +1,5 @@
 """The steps of a buy shared by every path (bulk opens, per-agent opens and DCAs, live):
-SPEC §4.1 checks, §4.2 sizing, §4.3 price-impact retries and the affordability check."""
+docs/rules.md §3 checks, §4 sizing, §5 price-impact retries and the affordability check."""
 
 from __future__ import annotations
 
@@ -26,7 +26,7 @@ def plan_size(config: TradingConfig, balance: Decimal, open_count: int, max_posi
 
 def within_impact(swaps: SwapExecutor, token: str, size: Decimal, quote: PriceQuote,
                   config: TradingConfig) -> Decimal | None:
-    """The first size whose quoted price impact is under ``maxPriceImpact`` (SPEC §4.3)."""
+    """The first size whose quoted price impact is under ``maxPriceImpact`` (docs/rules.md §5)."""
     if config.purchase_limits.max_price_impact is None:
         return size
     for candidate in sizing.impact_retry_sizes(size):

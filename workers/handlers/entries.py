@@ -1,4 +1,4 @@
-"""The per-agent decisions of a signal: open, DCA, skip, or close (SPEC §4, §5, §7)."""
+"""The per-agent decisions of a signal: open, DCA, skip, or close (docs/rules.md §3, §6, §10)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Use case: execute one signal for a chunk of agents (SPEC §4, §7 exit signals).
+"""Use case: execute one signal for a chunk of agents (docs/rules.md §3, §10 exit signals).
 
 One database transaction for the chunk, one savepoint per agent: every agent's claim, trade,
 position and execution row commit together or not at all. Prices are read before it opens.

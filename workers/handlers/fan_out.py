@@ -1,4 +1,4 @@
-"""Use case: fan a stored signal out to every eligible agent (SPEC §3), in chunks."""
+"""Use case: fan a stored signal out to every eligible agent (docs/rules.md §2), in chunks."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Phase 2 of a live swap (``live.execute``): quote, sign, store, send, confirm (SPEC §8).
+"""Phase 2 of a live swap (``live.execute``): quote, sign, store, send, confirm (docs/rules.md §12).
 
 No row lock is held while the network is used. The order is what makes it crash-safe:
 the signature and last valid block height are **committed before** the bytes are sent, and
@@ -121,7 +121,7 @@ def _store(sub: SwapSubmission, deps: LiveDeps) -> bool:
 
 
 def _quote(sub: SwapSubmission, config: TradingConfig, deps: LiveDeps) -> Any:
-    """(quote, amount in) — for an opening buy the first size of SPEC §4.3 whose price
+    """(quote, amount in) — for an opening buy the first size of docs/rules.md §5 whose price
     impact is acceptable, None when none is."""
     slippage = deps.config.slippage_bps
     if sub.side == "sell":

@@ -1,4 +1,4 @@
-"""Use case: close one position by hand (``fleet positions close ID``, SPEC §7 ``manual``).
+"""Use case: close one position by hand: ``fleet positions close ID`` (docs/rules.md §10).
 
 The price comes from the feed before the transaction opens; the close itself runs under the
 agent lock against the position re-read FOR UPDATE (a sweep that closed it first wins and

@@ -1,4 +1,4 @@
-"""The write path of a take-profit sale (SPEC §7): the sale row (``is_take_profit``), its
+"""The write path of a take-profit sale (docs/rules.md §8): the sale row (``is_take_profit``), its
 balance changes and the position's new ladder state, inside the caller's transaction. A sale
 that leaves dust and no moon bag closes the position (``take_profit``)."""
 

@@ -1,4 +1,4 @@
-"""Use case: per-agent performance (``fleet report``, docs/rules.md §10), with the one formula
+"""Use case: per-agent performance (``fleet report``, docs/rules.md §14), with the one formula
 of ``domain.performance``. Reads only; prices come from the feed after the read closes.
 
 A position without a price (the feed has none, or the feed is unreachable) is never guessed:

@@ -1,4 +1,4 @@
-"""Use case: the hourly balance snapshot (SPEC §10). One upserted row per agent wallet and
+"""Use case: the hourly balance snapshot (docs/rules.md §14). One upserted row per agent wallet and
 UTC hour, so a second run in the same hour (two beats, a retry) overwrites, never duplicates.
 Prices come from the feed before the write transaction opens; a token without a price is
 left out of the figures (never guessed)."""

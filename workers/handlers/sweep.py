@@ -1,12 +1,12 @@
-"""Use case: sweep the open positions of some tokens at their cached prices (SPEC §6, §7).
+"""Use case: sweep the open positions of some tokens at their cached prices (docs/rules.md §6–§10).
 
-Per position, in SPEC order: stop loss, take profit, stale trade, then DCA. A position is
-evaluated only with a fresh price; a stale or missing one skips it (never trade on a guess).
-Peak and stop-loss changes without a trade are saved together in one batched transaction.
-Every trade is its own transaction under the agent lock, re-evaluated against the position
-re-read FOR UPDATE, so two overlapping sweeps never sell (or buy) twice. A live position's
-exit records a ``close`` intent (one in flight per agent) that ``live.execute`` runs after the
-commit; its take-profit sales and DCA buys are not run from the sweep.
+Per position, in the order of docs/rules.md §10: stop loss, take profit, stale trade, then DCA. A
+position is evaluated only with a fresh price; a stale or missing one skips it (never trade on a
+guess). Peak and stop-loss changes without a trade are saved together in one batched transaction.
+Every trade is its own transaction under the agent lock, re-evaluated against the position re-read
+FOR UPDATE, so two overlapping sweeps never sell (or buy) twice. A live position's exit records a
+``close`` intent (one in flight per agent) that ``live.execute`` runs after the commit; its
+take-profit sales and DCA buys are not run from the sweep.
 """
 
 from __future__ import annotations

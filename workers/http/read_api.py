@@ -230,7 +230,7 @@ def _cursor(text: str | None) -> listings.Cursor | None:
 @in_context
 def position_out(row: dict[str, Any]) -> PositionOut:
     """A position row with its stop price and take-profit progress, from its agent's rules
-    (docs/rules.md §6, §7); config-dependent figures are None if the config does not parse."""
+    (docs/rules.md §7, §8); config-dependent figures are None if the config does not parse."""
     config: TradingConfig | None
     try:
         config = trading_config(row["trading_config"])

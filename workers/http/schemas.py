@@ -1,7 +1,7 @@
 """The wire shapes of the HTTP API, for responses and the OpenAPI document.
 
-The request body is not parsed by pydantic: the domain parser (SPEC §2) is the one source of
-truth for what a valid signal is. Its JSON Schema here documents the same rules.
+The request body is not parsed by pydantic: the domain parser (docs/rules.md §1) is the one source
+of truth for what a valid signal is. Its JSON Schema here documents the same rules.
 """
 
 from __future__ import annotations

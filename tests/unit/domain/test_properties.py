@@ -1,4 +1,4 @@
-"""Hypothesis invariants of the trading rules (DESIGN §5)."""
+"""Hypothesis invariants of the trading rules (docs/architecture.md)."""
 
 from __future__ import annotations
 

@@ -56,7 +56,7 @@ def test_exponential_edges_and_curve() -> None:
 
 
 def _expo_oracle(g: float) -> float:
-    """SPEC §6 written out independently in floats (a test oracle only)."""
+    """docs/rules.md §7 written out independently in floats (a test oracle only)."""
     x = g - 20
     keep = 1 - math.exp(-x / 31.25) - 0.12 * math.exp(-(((x - 55) / 8) ** 2) / 2)
     keep = min(max(keep, 0.0), 0.9)

@@ -1,4 +1,4 @@
-"""Manual close and the performance report on in-memory fakes (SPEC §7, §10)."""
+"""Manual close and the performance report on in-memory fakes (docs/rules.md §10, §14)."""
 
 from __future__ import annotations
 

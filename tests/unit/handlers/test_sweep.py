@@ -1,4 +1,4 @@
-"""The sweep and price-refresh handlers on in-memory fakes (SPEC §6, §7)."""
+"""The sweep and price-refresh handlers on in-memory fakes (docs/rules.md §6–§10)."""
 
 from __future__ import annotations
 

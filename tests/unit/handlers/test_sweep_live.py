@@ -1,5 +1,5 @@
-"""Live positions in the sweep (SPEC §8): an exit records a ``close`` intent with its reason
-and hands it to ``live.execute`` after the commit; nothing fills inside the sweep."""
+"""Live positions in the sweep (docs/rules.md §12): an exit records a ``close`` intent with its
+reason and hands it to ``live.execute`` after the commit; nothing fills inside the sweep."""
 
 from __future__ import annotations
 

@@ -21,7 +21,7 @@ log = structlog.get_logger(__name__)
 
 
 def check_name(name: str) -> str:
-    """docs/rules.md §1: 3 to 50 characters, no surrounding spaces, storable text."""
+    """docs/rules.md §15: 3 to 50 characters, no surrounding spaces, storable text."""
     if not 3 <= len(name.strip()) <= 50 or name != name.strip():
         raise InvalidInput("name", "must be 3 to 50 characters without surrounding spaces")
     if unstorable(name):

@@ -4,7 +4,7 @@ Each is one ledger row (``DEPOSIT`` / ``WITHDRAWAL``) and its balance change in 
 transaction, under the agent's lock (the lock every trade of the agent takes first), so a
 withdrawal never races a buy for the same SOL. A withdrawal above the balance is refused
 naming the amount available; nothing is written then. Live wallets are refused: their money
-moves on the chain and the wallet sync records it (docs/rules.md, live balances).
+moves on the chain and the wallet sync records it (docs/rules.md §12).
 """
 
 from __future__ import annotations

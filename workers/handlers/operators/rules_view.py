@@ -1,5 +1,5 @@
 """Use case: the trading rules in effect for an agent (its stored config merged over the
-defaults, docs/rules.md §9) and where they differ from the defaults."""
+defaults, docs/rules.md §13) and where they differ from the defaults."""
 
 from __future__ import annotations
 
