@@ -7,6 +7,7 @@ from decimal import Decimal
 from domain.agents import Agent, TokenMetrics
 from domain.config import SignalsConfig, TradingConfig
 from domain.signals import Signal
+from domain.vocabulary import DEFAULT_VOCABULARY, Vocabulary
 
 __all__ = ["TokenMetrics", "ineligibility_reasons"]
 
@@ -23,16 +24,18 @@ HOLDER_COUNT_OUT_OF_RANGE = "holder_count_out_of_range"
 
 
 def ineligibility_reasons(
-    agent: Agent, config: TradingConfig, signal: Signal, metrics: TokenMetrics | None
+    agent: Agent, config: TradingConfig, signal: Signal, metrics: TokenMetrics | None,
+    vocabulary: Vocabulary = DEFAULT_VOCABULARY,
 ) -> list[str]:
     """Every reason ``agent`` may not act on ``signal``, in the order of docs/rules.md §2; empty =
-    eligible. Exit (``sell``) signals apply the user and automation rules only."""
+    eligible. Exit signals (the vocabulary's, default ``sell``) apply the user and automation
+    rules only."""
     reasons: list[str] = []
     if signal.user_id is not None and signal.user_id != agent.user_id:
         reasons.append(OTHER_USER)
     if not agent.automation_on:
         reasons.append(AUTOMATION_PAUSED)
-    if signal.is_exit:
+    if vocabulary.is_exit(signal.signal_type):
         return reasons
     rules = config.signals
     if signal.signal_strength < rules.min_score:

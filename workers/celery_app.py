@@ -10,6 +10,7 @@ from celery.signals import worker_init, worker_process_init
 from kombu import Queue
 
 from workers.bootstrap import celery_broker_url, resolve_urls
+from workers.ingest import task_json
 from workers.schedule import beat_schedule
 from workers.settings import get_settings
 
@@ -24,6 +25,7 @@ ROUTES = {
 }
 
 app = Celery("signalfleet", include=["workers.tasks"])
+task_json.install()  # a repeated key in a task's JSON is dead-lettered, not lost
 
 
 def celery_config() -> dict[str, Any]:

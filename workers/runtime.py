@@ -158,14 +158,15 @@ class Runtime(Container):
                              write_cache=self.write_cache, clock=self.clock,
                              rng=random.Random(),
                              max_open_positions=self.settings.max_open_positions,
-                             submit_live=lambda sid: self.send("live.execute", str(sid)))
+                             submit_live=lambda sid: self.send("live.execute", str(sid)),
+                             vocabulary=self.settings.vocabulary)
 
     def fan_out_deps(self) -> FanOutDeps:
         deps = self.execution_deps()
         return FanOutDeps(
             uow=self.uow, metrics=self.metrics_for, clock=self.clock,
             dispatch=lambda sid, ids: self.send("signals.execute", sid, [str(i) for i in ids]),
-            chunk_size=self.settings.fanout_chunk_size,
+            chunk_size=self.settings.fanout_chunk_size, vocabulary=self.settings.vocabulary,
             execute_inline=lambda sid, ids, signal: execute_signal(sid, ids, deps, signal))
 
     def enqueue_fan_out(self, signal_id: int) -> None:

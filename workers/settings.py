@@ -6,13 +6,18 @@ environment. Secrets are ``SecretStr`` so they never show in reprs or logs.
 
 from __future__ import annotations
 
+import ipaddress
 from decimal import Decimal
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal
+from typing import Literal, Self
+from urllib.parse import urlsplit
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, ValidationError, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from domain.errors import InvalidInput
+from domain.vocabulary import Vocabulary, parse_vocabulary
 
 
 class Settings(BaseSettings):
@@ -94,13 +99,89 @@ class Settings(BaseSettings):
     task_max_retries: int = Field(8, ge=0)  # backoff 1 s doubling to 60 s: ~3 min
     worker_concurrency: int = Field(2, ge=1)
 
+    # The signal vocabulary (comma-separated, any case; `*` as the entry list: every type that
+    # is not an exit). Other types are refused where a signal enters (domain/vocabulary.py).
+    entry_signal_types: str = "buy"
+    exit_signal_types: str = "sell"
+
     # HTTP ingest (fleet http-ingest) and fleet doctor.
     http_rate_limit_per_minute: int = Field(600, ge=1)
     http_max_body_bytes: int = Field(65_536, ge=1024)
     beat_stale_seconds: int = Field(60, ge=5)
 
 
+    @model_validator(mode="after")
+    def _vocabulary_parses(self) -> Self:
+        try:
+            parse_vocabulary(self.entry_signal_types, self.exit_signal_types)
+        except InvalidInput as exc:
+            raise ValueError(f"{exc.field}: {exc.reason}") from None
+        return self
+
+    @property
+    def vocabulary(self) -> Vocabulary:
+        return parse_vocabulary(self.entry_signal_types, self.exit_signal_types)
+
+
+MIN_PASSWORD_LENGTH = 16
+# The placeholders of .env.example and the like: refused at any length.
+_EXAMPLES = ("change-me", "changeme", "password", "secret", "example")
+_FIX = "set a random one of at least 16 characters (e.g. `openssl rand -base64 24`)"
+
+
+def _weak(password: str) -> str | None:
+    if any(example in password.lower() for example in _EXAMPLES):
+        return "is an example password"
+    if len(password) < MIN_PASSWORD_LENGTH:
+        return f"is shorter than {MIN_PASSWORD_LENGTH} characters"
+    return None
+
+
+def _local(host: str | None) -> bool:
+    if not host or host == "localhost":
+        return True  # a unix socket or this machine
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def weak_secrets(settings: Settings) -> list[str]:
+    """One line per weak password: Flower's always; a password in a service URL when the
+    service is on another host (a database on this machine's loopback may keep a short one,
+    never an example)."""
+    found: list[str] = []
+    if settings.flower_password is not None:
+        why = _weak(settings.flower_password.get_secret_value())
+        if why:
+            found.append(f"SIGNALFLEET_FLOWER_PASSWORD {why}: {_FIX}")
+    for name in ("database_url", "redis_url", "broker_url"):
+        value: SecretStr | None = getattr(settings, name)
+        try:
+            url = urlsplit(value.get_secret_value()) if value is not None else None
+        except ValueError:
+            continue  # not a URL at all: the connection says so
+        if url is None or not url.password:
+            continue
+        why = _weak(url.password)
+        if why and (why.startswith("is an example") or not _local(url.hostname)):
+            found.append(f"the password in SIGNALFLEET_{name.upper()} {why}: {_FIX}")
+    return found
+
+
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
-    """The process's settings, read from the environment once."""
-    return Settings()
+    """The process's settings, read from the environment once. A setting that does not
+    parse, or a weak or example password, stops the process with one line saying which
+    and how to fix it (never a traceback)."""
+    try:
+        settings = Settings()
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"])
+        name = f"SIGNALFLEET_{where.upper()}: " if where else ""
+        raise SystemExit(f"error: {name}{first['msg'].removeprefix('Value error, ')}") from None
+    weak = weak_secrets(settings)
+    if weak:
+        raise SystemExit(f"error: {weak[0]}")
+    return settings

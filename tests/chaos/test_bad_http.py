@@ -26,6 +26,7 @@ from sqlalchemy import Engine, text
 from domain.errors import InvalidInput
 from domain.ports import UnitOfWork
 from domain.signals import Signal, parse_signal
+from domain.vocabulary import DEFAULT_VOCABULARY
 from persistence.db import make_session_factory
 from persistence.unit_of_work import SqlAlchemyUnitOfWork
 from tests.chaos.config_cases import BEYOND_DECIMAL, SLOW_OK
@@ -142,7 +143,9 @@ def post_one(http: Http, content: str | bytes) -> str:
     try:
         body = _decoded(content)
         want = parse_signal(body)
+        DEFAULT_VOCABULARY.check(want.signal_type)  # the ingestor's own check
     except (ValueError, InvalidInput):
+        want = None
         pass
     key = want.idempotency_key if want is not None else None
     count, existing = _rows(http.engine, key)

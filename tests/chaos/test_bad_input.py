@@ -21,6 +21,7 @@ from sqlalchemy import Engine, select
 
 from domain.errors import InvalidSignal
 from domain.signals import Signal, parse_signal
+from domain.vocabulary import DEFAULT_VOCABULARY
 from persistence import models as m
 from persistence.db import make_session_factory
 from persistence.unit_of_work import SqlAlchemyUnitOfWork
@@ -114,7 +115,9 @@ def expectation(message_id: str, fields: dict[str, str]) -> Signal | str:
     if key is None or (isinstance(key, str) and not key.strip()):  # blank is absent
         body["idempotency_key"] = f"stream:{message_id}"
     try:
-        return parse_signal(body)
+        signal = parse_signal(body)
+        DEFAULT_VOCABULARY.check(signal.signal_type)  # the ingestor's own check
+        return signal
     except InvalidSignal as exc:
         return exc.field
 

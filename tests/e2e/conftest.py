@@ -54,6 +54,10 @@ def stack_env(database_url: str, redis_url: str, tmp_path_factory: pytest.TempPa
         "SIGNALFLEET_TASK_SOFT_TIME_LIMIT_SECONDS": "20",
         "SIGNALFLEET_TASK_TIME_LIMIT_SECONDS": "25",
         "SIGNALFLEET_LOG_LEVEL": "INFO",
+        # A deployment's own vocabulary (tests/e2e/test_vocabulary.py): a strategy name
+        # enters, `close` exits besides `sell`, every other type is refused.
+        "SIGNALFLEET_ENTRY_SIGNAL_TYPES": "buy,Velocity (Dex Boost Detection)",
+        "SIGNALFLEET_EXIT_SIGNAL_TYPES": "sell,close",
         "SIGNALFLEET_VAR_DIR": str(tmp_path_factory.mktemp("var")),
         **extra_env,
     }

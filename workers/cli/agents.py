@@ -105,22 +105,28 @@ def config_cmd(agent_id: uuid.UUID,
 
 
 @signals_app.command("push")
-def push(token: str = typer.Option(..., "--token"), type_: str = typer.Option(..., "--type"),
+def push(token: str = typer.Option(..., "--token"),
+         type_: str = typer.Option(..., "--type",
+                                   help="buy (entry) or sell (exit), in any case, unless "
+                                        "SIGNALFLEET_ENTRY_SIGNAL_TYPES / _EXIT_SIGNAL_TYPES "
+                                        "say otherwise; other types are refused"),
          strength: int = typer.Option(..., "--strength"),
          symbol: str | None = typer.Option(None, "--symbol"),
          source: str | None = typer.Option("cli", "--source"),
          reason: str | None = typer.Option(None, "--reason"),
          key: str | None = typer.Option(None, "--key", help="idempotency key")) -> None:
-    """Push a signal onto the stream, as a provider would; prints the stream message id."""
+    """Push a signal onto the stream, as a provider would; prints the stream message id.
+    A type outside the deployment's vocabulary is refused here, as the ingestor would."""
     from workers.ingest.stream import SIGNALS_STREAM
 
     payload = {k: v for k, v in {
         "token_address": token, "signal_type": type_, "signal_strength": strength,
         "symbol": symbol, "source": source, "activation_reason": reason,
         "idempotency_key": key}.items() if v is not None}
-    with errors():
-        parse_signal(payload)  # fail here, clearly, rather than in the dead-letter stream
-    message_id = _runtime().redis.xadd(SIGNALS_STREAM, {"payload": json.dumps(payload)})
+    rt = _runtime()
+    with errors():  # fail here, clearly, rather than in the dead-letter stream
+        rt.settings.vocabulary.check(parse_signal(payload).signal_type)
+    message_id = rt.redis.xadd(SIGNALS_STREAM, {"payload": json.dumps(payload)})
     typer.echo(message_id)
 
 

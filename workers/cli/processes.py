@@ -63,7 +63,8 @@ def ingest(consumer: str = typer.Option("", "--consumer",
         signal.signal(sig, lambda *_: stop.set())
     name = consumer or f"{os.uname().nodename}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
     StreamIngestor(rt.redis, rt.uow, rt.clock, rt.enqueue_fan_out, consumer=name,
-                   enqueue_batch=rt.enqueue_fan_out_batch).run(stop)
+                   enqueue_batch=rt.enqueue_fan_out_batch,
+                   vocabulary=rt.settings.vocabulary).run(stop)
 
 
 def run(demo: bool = typer.Option(True, "--demo/--no-demo",

@@ -18,6 +18,7 @@ import structlog
 from domain.errors import InvalidConfig, TransientError
 from domain.ports import Clock, PriceFeed, PriceQuote, SwapExecutor, UnitOfWork
 from domain.signals import Signal
+from domain.vocabulary import DEFAULT_VOCABULARY, Vocabulary
 from workers.handlers import entries
 from workers.handlers.bulk_open import open_in_bulk
 from workers.handlers.configs import trading_config
@@ -50,6 +51,7 @@ class ExecutionDeps:
     rng: random.Random
     max_open_positions: int
     submit_live: Callable[[uuid.UUID], None] = _no_live_swaps  # enqueue live.execute
+    vocabulary: Vocabulary = DEFAULT_VOCABULARY  # which signal types exit
 
 
 def execute_signal(signal_id: int, agent_ids: Sequence[uuid.UUID], deps: ExecutionDeps,
@@ -87,7 +89,7 @@ def _chunk(signal_id: int, signal: Signal, agent_ids: Sequence[uuid.UUID],
     when this chunk completes it (returned as the second value)."""
     touched = Touched()
     with deps.uow() as uow:
-        if bulk:
+        if bulk and not deps.vocabulary.is_exit(signal.signal_type):  # exits: agent by agent
             chunk = open_in_bulk(uow, signal_id, signal, agent_ids, quote, deps.swaps,
                                  deps.rng, deps.max_open_positions, deps.clock, touched)
             outcomes = [Outcome(a, "duplicate", "none", "already_executed")
@@ -145,7 +147,8 @@ def _decide_and_write(uow: UnitOfWork, signal_id: int, signal: Signal, agent_id:
     now = max(now, deps.clock.now())
     ctx = entries.AgentContext(agent, trading_config(stored_config), signal_id, now, deps.rng,
                                deps.max_open_positions)
-    result = (entries.exit_signal if signal.is_exit else entries.entry_signal)(
+    exit_ = deps.vocabulary.is_exit(signal.signal_type)
+    result = (entries.exit_signal if exit_ else entries.entry_signal)(
         uow, ctx, signal, quote, deps.swaps, touched)
     outcome = Outcome(agent_id, result.status, result.action, result.reason,
                       result.transaction_id, result.submission_id)

@@ -14,6 +14,7 @@ from domain.eligibility import ineligibility_reasons
 from domain.errors import InvalidConfig
 from domain.ports import Clock, UnitOfWork
 from domain.signals import Signal
+from domain.vocabulary import DEFAULT_VOCABULARY, Vocabulary
 from workers.handlers.configs import trading_config
 
 log = structlog.get_logger(__name__)
@@ -28,6 +29,7 @@ class FanOutDeps:
     chunk_size: int
     # Runs the first chunk in this process instead of a second hop through the queue.
     execute_inline: Callable[[int, list[uuid.UUID], Signal], object] | None = None
+    vocabulary: Vocabulary = DEFAULT_VOCABULARY  # which signal types exit
 
 
 def fan_out(signal_id: int, deps: FanOutDeps) -> int:
@@ -38,10 +40,11 @@ def fan_out(signal_id: int, deps: FanOutDeps) -> int:
         if stored.status not in ("pending", "dispatched"):
             return 0
         signal = stored.signal
+        exit_ = deps.vocabulary.is_exit(signal.signal_type)
         candidates = uow.agents.candidates(
-            user_id=signal.user_id, holding_token=signal.token_address if signal.is_exit else None,
+            user_id=signal.user_id, holding_token=signal.token_address if exit_ else None,
             not_executed_for=signal_id)
-        eligible = _eligible(signal, candidates, deps.metrics)
+        eligible = _eligible(signal, candidates, deps.metrics, deps.vocabulary)
         done = uow.executions.count_for_signal(signal_id)
         uow.signals.mark_dispatched(signal_id, done + len(eligible), deps.clock.now())
         chunks = [eligible[i:i + deps.chunk_size] for i in range(0, len(eligible), deps.chunk_size)]
@@ -61,7 +64,8 @@ def fan_out(signal_id: int, deps: FanOutDeps) -> int:
 
 
 def _eligible(signal: Signal, candidates: Sequence[tuple[Agent, dict[str, Any] | None]],
-              metrics_for: Callable[[str], TokenMetrics | None]) -> list[uuid.UUID]:
+              metrics_for: Callable[[str], TokenMetrics | None],
+              vocabulary: Vocabulary) -> list[uuid.UUID]:
     metrics: TokenMetrics | None = None
     fetched = False
     eligible: list[uuid.UUID] = []
@@ -71,9 +75,10 @@ def _eligible(signal: Signal, candidates: Sequence[tuple[Agent, dict[str, Any] |
         except InvalidConfig:
             log.warning("signal.agent_config_invalid", agent_id=str(agent.id))
             continue
-        if not fetched and not signal.is_exit and config.signals.has_metric_bounds:
+        if not fetched and not vocabulary.is_exit(signal.signal_type) \
+                and config.signals.has_metric_bounds:
             metrics, fetched = metrics_for(signal.token_address), True
-        reasons = ineligibility_reasons(agent, config, signal, metrics)
+        reasons = ineligibility_reasons(agent, config, signal, metrics, vocabulary)
         if reasons:
             log.debug("signal.agent_ineligible", agent_id=str(agent.id), reasons=reasons)
         else:

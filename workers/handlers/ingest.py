@@ -10,8 +10,10 @@ import structlog
 
 from domain.channels import TASK
 from domain.errors import InvalidSignal
+from domain.json_text import REPEATED, repeated_key
 from domain.ports import Clock, UnitOfWork
 from domain.signals import Signal, parse_signal
+from domain.vocabulary import DEFAULT_VOCABULARY, Vocabulary
 
 log = structlog.get_logger(__name__)
 
@@ -28,11 +30,23 @@ class Rejected:
     reason: str
 
 
-def validate(payloads: Sequence[Mapping[str, Any]]) -> list[Signal | Rejected]:
+def read_signal(payload: Mapping[str, Any], vocabulary: Vocabulary) -> Signal:
+    """The signal of a decoded payload; raises InvalidSignal naming the field: a key the
+    JSON object repeated, a field the parser refuses, a type outside the vocabulary."""
+    repeated = repeated_key(payload)
+    if repeated is not None:
+        raise InvalidSignal(repeated, REPEATED)
+    signal = parse_signal(dict(payload))
+    vocabulary.check(signal.signal_type)
+    return signal
+
+
+def validate(payloads: Sequence[Mapping[str, Any]],
+             vocabulary: Vocabulary = DEFAULT_VOCABULARY) -> list[Signal | Rejected]:
     out: list[Signal | Rejected] = []
     for payload in payloads:
         try:
-            out.append(parse_signal(dict(payload)))
+            out.append(read_signal(payload, vocabulary))
         except InvalidSignal as exc:
             out.append(Rejected(exc.field, exc.reason))
     return out
@@ -62,24 +76,27 @@ def store_signals(signals: Sequence[Signal], uow: UnitOfWork, clock: Clock,
 
 
 def ingest(payload: Mapping[str, Any], uow: UnitOfWork, clock: Clock,
-           enqueue_fan_out: Callable[[int], None]) -> Ingested:
+           enqueue_fan_out: Callable[[int], None],
+           vocabulary: Vocabulary = DEFAULT_VOCABULARY) -> Ingested:
     """One payload; raises InvalidSignal (naming the field) and stores nothing if invalid."""
-    signal = parse_signal(dict(payload))
+    signal = read_signal(payload, vocabulary)
     return store_signals([signal], uow, clock, enqueue_fan_out)[0]
 
 
 def ingest_batch(payloads: Sequence[Mapping[str, Any]], uow: UnitOfWork, clock: Clock,
-                 enqueue_fan_out: Callable[[int], None],
                  enqueue_batch: Callable[[list[int]], None],
-                 reject: Callable[[Mapping[str, Any], Rejected], None]) -> int:
-    """Validate a batch; reject the invalid ones one by one, store the rest together."""
+                 reject: Callable[[Mapping[str, Any], Rejected], None],
+                 vocabulary: Vocabulary = DEFAULT_VOCABULARY) -> int:
+    """Validate a batch; reject the invalid ones one by one, store the rest together (their
+    fan-outs enqueued as batches, a single one as a batch of one)."""
     valid: list[Signal] = []
-    for payload, parsed in zip(payloads, validate(payloads), strict=True):
+    for payload, parsed in zip(payloads, validate(payloads, vocabulary), strict=True):
         if isinstance(parsed, Rejected):
             reject(payload, parsed)
         else:
             valid.append(parsed)
     if not valid:
         return 0
-    return sum(r.created for r in store_signals(valid, uow, clock, enqueue_fan_out,
+    return sum(r.created for r in store_signals(valid, uow, clock,
+                                                lambda sid: enqueue_batch([sid]),
                                                 enqueue_batch))

@@ -21,8 +21,9 @@ from fastapi.concurrency import run_in_threadpool
 
 from domain.channels import http_namespace
 from domain.errors import InvalidSignal
-from domain.json_text import loads_exact
+from domain.json_text import REPEATED, RepeatedKey, loads_exact
 from domain.signals import parse_signal
+from domain.vocabulary import Vocabulary
 from workers.handlers.ingest import Ingested, store_signals
 from workers.handlers.keys import Principal
 from workers.http.auth import Gate, install_gate, require_scope, signal_owner
@@ -47,10 +48,12 @@ class IngestService:
     limiter: RateLimiter
     enqueue_fan_out: Callable[[int], None]
     max_body_bytes: int
+    vocabulary: Vocabulary
 
     def store(self, payload: Any, principal: Principal) -> SignalOut:
         rt = self.runtime
         signal = parse_signal(_checked(payload))
+        self.vocabulary.check(signal.signal_type)
         owner = signal_owner(principal, signal.user_id)
         if owner != principal.user_id:
             with rt.uow() as uow:
@@ -97,7 +100,9 @@ async def read_json(request: Request, max_bytes: int) -> Any:
         if len(body) > max_bytes:
             raise TooLarge(max_bytes)
     try:
-        return loads_exact(body)
+        return loads_exact(body, unique_keys=True)
+    except RepeatedKey as exc:
+        raise InvalidSignal(exc.key, REPEATED) from None
     except ValueError:
         raise InvalidSignal("payload", "not valid JSON") from None
 
@@ -110,7 +115,7 @@ def create_app(runtime: Runtime, *,
         runtime=runtime,
         limiter=RateLimiter(runtime.redis, settings.http_rate_limit_per_minute),
         enqueue_fan_out=enqueue_fan_out or (lambda sid: runtime.send("signals.fan_out", sid)),
-        max_body_bytes=settings.http_max_body_bytes)
+        max_body_bytes=settings.http_max_body_bytes, vocabulary=settings.vocabulary)
     app = FastAPI(title="signalfleet ingest", version="1", description=DESCRIPTION)
     install_error_handlers(app)
     install_gate(app, Gate(runtime, service.limiter))

@@ -22,9 +22,10 @@ import structlog
 
 from domain.channels import STREAM
 from domain.errors import TransientError
-from domain.json_text import loads_exact
+from domain.json_text import REPEATED, RepeatedKey, loads_exact
 from domain.ports import Clock, UnitOfWork
 from domain.signals import Signal, absent
+from domain.vocabulary import DEFAULT_VOCABULARY, Vocabulary
 from workers.handlers.ingest import Rejected, store_signals, validate
 from workers.ingest.dead_letters import dead_letter
 
@@ -45,6 +46,7 @@ class StreamIngestor:
     batch_size: int = 500
     block_ms: int = 1000
     reclaim_idle_ms: int = 30_000
+    vocabulary: Vocabulary = DEFAULT_VOCABULARY
 
     def ensure_group(self) -> None:
         try:
@@ -107,7 +109,7 @@ class StreamIngestor:
             message_id = _text(raw_id)
             ids.append(message_id)
             raw = _text(fields.get("payload", fields.get(b"payload", "")))
-            parsed = _parse(message_id, fields)
+            parsed = _parse(message_id, fields, self.vocabulary)
             if isinstance(parsed, Rejected):
                 self._reject(message_id, raw, parsed)
             else:
@@ -153,7 +155,7 @@ class StreamIngestor:
                     reason=bad.reason)
 
 
-def _parse(message_id: str, fields: dict[Any, Any]) -> Signal | Rejected:
+def _parse(message_id: str, fields: dict[Any, Any], vocabulary: Vocabulary) -> Signal | Rejected:
     raw = fields.get("payload", fields.get(b"payload"))
     if raw is None:
         return Rejected("payload", "the message has no `payload` field")
@@ -162,14 +164,16 @@ def _parse(message_id: str, fields: dict[Any, Any]) -> Signal | Rejected:
     except UnicodeDecodeError:
         return Rejected("payload", "not UTF-8 text")
     try:
-        data = loads_exact(text)
+        data = loads_exact(text, unique_keys=True)
+    except RepeatedKey as exc:
+        return Rejected(exc.key, REPEATED)
     except ValueError:
         return Rejected("payload", "not valid JSON")
     if not isinstance(data, dict):
         return Rejected("payload", "must be a JSON object")
     if absent(data.get("idempotency_key")):
         data["idempotency_key"] = f"stream:{message_id}"
-    return validate([data])[0]
+    return validate([data], vocabulary)[0]
 
 
 def _text(value: str | bytes) -> str:

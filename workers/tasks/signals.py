@@ -8,7 +8,7 @@ from typing import Any
 import structlog
 
 from domain.errors import InvalidSignal
-from domain.signals import absent
+from domain.json_text import with_default
 from workers.celery_app import app
 from workers.handlers import ingest as ingest_handler
 from workers.handlers.execute import execute_signal
@@ -26,11 +26,10 @@ def ingest(self: FleetTask, payload: dict[str, Any]) -> int | None:
     fan-out runs here, after the commit (no second hop); a redelivery finds the stored
     signal and fans out only what is still missing."""
     rt = runtime()
-    keyed = dict(payload)
-    if absent(keyed.get("idempotency_key")):
-        keyed["idempotency_key"] = f"task:{self.request.id}"
+    keyed = with_default(payload, "idempotency_key", f"task:{self.request.id}")
     try:
-        signal_id = ingest_handler.ingest(keyed, rt.uow(), rt.clock, lambda _: None).signal_id
+        signal_id = ingest_handler.ingest(keyed, rt.uow(), rt.clock, lambda _: None,
+                                          rt.settings.vocabulary).signal_id
     except InvalidSignal as exc:
         dead_letter(rt.redis, payload, exc.field, exc.reason, source="task")
         return None
@@ -44,13 +43,12 @@ def ingest_many(self: FleetTask, payloads: list[dict[str, Any]]) -> int:
     """A burst from a Python provider in one message and one transaction; returns how many
     were stored (invalid payloads are dead-lettered with their field and reason)."""
     rt = runtime()
-    keyed = [p if not absent(p.get("idempotency_key"))
-             else {**p, "idempotency_key": f"task:{self.request.id}:{i}"}
+    keyed = [with_default(p, "idempotency_key", f"task:{self.request.id}:{i}")
              for i, p in enumerate(payloads)]
     return ingest_handler.ingest_batch(
-        keyed, rt.uow(), rt.clock, rt.enqueue_fan_out, rt.enqueue_fan_out_batch,
+        keyed, rt.uow(), rt.clock, rt.enqueue_fan_out_batch,
         lambda payload, bad: dead_letter(rt.redis, payload, bad.field, bad.reason,
-                                         source="task"))
+                                         source="task"), rt.settings.vocabulary)
 
 
 @app.task(name="signals.fan_out", base=FleetTask, bind=True)
