@@ -126,10 +126,10 @@ class Settings(BaseSettings):
 MIN_PASSWORD_LENGTH = 16
 # The placeholders of .env.example and the like: refused at any length.
 _EXAMPLES = ("change-me", "changeme", "password", "secret", "example")
-_FIX = "set a random one of at least 16 characters (e.g. `openssl rand -base64 24`)"
+PASSWORD_FIX = "set a random one of at least 16 characters (e.g. `openssl rand -base64 24`)"
 
 
-def _weak(password: str) -> str | None:
+def weak_password(password: str) -> str | None:
     if any(example in password.lower() for example in _EXAMPLES):
         return "is an example password"
     if len(password) < MIN_PASSWORD_LENGTH:
@@ -152,9 +152,9 @@ def weak_secrets(settings: Settings) -> list[str]:
     never an example)."""
     found: list[str] = []
     if settings.flower_password is not None:
-        why = _weak(settings.flower_password.get_secret_value())
+        why = weak_password(settings.flower_password.get_secret_value())
         if why:
-            found.append(f"SIGNALFLEET_FLOWER_PASSWORD {why}: {_FIX}")
+            found.append(f"SIGNALFLEET_FLOWER_PASSWORD {why}: {PASSWORD_FIX}")
     for name in ("database_url", "redis_url", "broker_url"):
         value: SecretStr | None = getattr(settings, name)
         try:
@@ -163,9 +163,9 @@ def weak_secrets(settings: Settings) -> list[str]:
             continue  # not a URL at all: the connection says so
         if url is None or not url.password:
             continue
-        why = _weak(url.password)
+        why = weak_password(url.password)
         if why and (why.startswith("is an example") or not _local(url.hostname)):
-            found.append(f"the password in SIGNALFLEET_{name.upper()} {why}: {_FIX}")
+            found.append(f"the password in SIGNALFLEET_{name.upper()} {why}: {PASSWORD_FIX}")
     return found
 
 

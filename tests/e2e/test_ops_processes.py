@@ -39,11 +39,25 @@ def test_doctor_sees_the_worker_and_beat(stack_env: dict[str, str], worker: Proc
         assert checks[name]["status"] == "OK", checks[name]
 
 
+FLOWER_PASSWORD = "e2e-Flower-9xQ2vL7k"
+
+
+def test_fleet_flower_refuses_a_weak_password(stack_env: dict[str, str]) -> None:
+    env = {**stack_env, "SIGNALFLEET_FLOWER_USER": "ops", "SIGNALFLEET_FLOWER_PASSWORD": "pw-1"}
+    refused = subprocess.run([sys.executable, "-m", "workers.cli", "flower"], env=env,
+                             cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert refused.returncode != 0
+    assert refused.stderr.strip().splitlines() == [
+        "error: SIGNALFLEET_FLOWER_PASSWORD is shorter than 16 characters: set a random one "
+        "of at least 16 characters (e.g. `openssl rand -base64 24`)"]
+
+
 @pytest.mark.parametrize("auth", [True, False])
 def test_flower_requires_basic_auth(stack_env: dict[str, str], tmp_path: Path,
                                     auth: bool) -> None:
     port = _free_port()
-    env = {**stack_env, "SIGNALFLEET_FLOWER_USER": "ops", "SIGNALFLEET_FLOWER_PASSWORD": "pw-e2e-1"}
+    env = {**stack_env, "SIGNALFLEET_FLOWER_USER": "ops",
+           "SIGNALFLEET_FLOWER_PASSWORD": FLOWER_PASSWORD}
     if not auth:
         env = {k: v for k, v in env.items() if not k.startswith("SIGNALFLEET_FLOWER_")}
         refused = subprocess.run([sys.executable, "-m", "workers.cli", "flower"], env=env,
@@ -56,7 +70,11 @@ def test_flower_requires_basic_auth(stack_env: dict[str, str], tmp_path: Path,
         url = f"http://127.0.0.1:{port}/"
         wait_for(lambda: _status(url, None) is not None, 30, "flower to listen")
         assert _status(url, None) == 401
-        assert _status(url, ("ops", "pw-e2e-1")) == 200
+        assert _status(url, ("ops", FLOWER_PASSWORD)) == 200
+        for path in ("metrics", "healthcheck"):  # behind the same auth
+            assert _status(url + path, None) == 401
+            assert _status(url + path, ("ops", "wrong-password-0000")) == 401
+            assert _status(url + path, ("ops", FLOWER_PASSWORD)) == 200
         assert f"Flower: http://127.0.0.1:{port}/" in flower.output()
     finally:
         flower.stop()

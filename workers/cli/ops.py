@@ -10,7 +10,7 @@ from rich.table import Table
 
 from workers.bootstrap import export_urls
 from workers.cli.common import console, container, err_console
-from workers.settings import Settings
+from workers.settings import PASSWORD_FIX, Settings, weak_password
 
 _STYLE = {"OK": "green", "WARN": "yellow", "FAIL": "red"}
 NO_AUTH_HINT = (
@@ -50,6 +50,11 @@ def flower_args(settings: Settings, address: str, port: int) -> list[str]:
             err_console.print("[red]error:[/red] the Flower user may not contain `:` or `,`, "
                               "nor the password `,`")
             raise typer.Exit(2)
+        why = weak_password(password)
+        if why:
+            err_console.print(f"[red]error:[/red] SIGNALFLEET_FLOWER_PASSWORD {why}: "
+                              f"{PASSWORD_FIX}", soft_wrap=True)
+            raise typer.Exit(2)
         return [*args, f"--basic-auth={user}:{password}"]
     if not settings.flower_allow_no_auth:
         err_console.print(f"[red]error:[/red] {NO_AUTH_HINT}")
@@ -71,7 +76,22 @@ def flower(address: str = typer.Option("127.0.0.1", "--address",
     os.environ.update(export_urls(c.urls))
     who = f" (user {c.settings.flower_user})" if c.settings.flower_user else ""
     console.print(f"Flower: http://{address}:{chosen}/{who}")
+    authenticate_monitoring()
     app.start(args)
+
+
+def authenticate_monitoring() -> None:
+    """Put Flower's ``/metrics`` and ``/healthcheck`` behind the same basic auth as every
+    other page (Flower 2 serves them to anyone: the Prometheus metrics name every task, queue
+    and worker). A scraper passes the same credentials."""
+    from flower.views import monitor
+    from tornado import web
+
+    for handler in (monitor.Metrics, monitor.Healthcheck):
+        if not getattr(handler.get, "authenticated", False):
+            guarded = web.authenticated(handler.get)
+            guarded.authenticated = True  # type: ignore[attr-defined]
+            handler.get = guarded  # type: ignore[method-assign]
 
 
 def http_ingest(host: str = typer.Option("127.0.0.1", "--host"),
