@@ -7,8 +7,9 @@ Redis: every session starts a ``redis-server`` of its own (the machine's binary,
 Tests flush and restart only that server; no machine Redis is ever used.
 
 PostgreSQL: ``SIGNALFLEET_TEST_DATABASE_URL`` (an admin URL), else the machine's server on
-127.0.0.1:5432 when it listens, else a server of the session's own (pgserver, tmp PGDATA,
-stopped at the end). On a shared server the session only creates and drops its own databases.
+127.0.0.1:5432 when it listens (unless ``SIGNALFLEET_TEST_OWN_POSTGRES=1``), else a server of
+the session's own (pgserver, tmp PGDATA, stopped at the end). On a shared server the session
+only creates and drops its own databases.
 
 Every server process a session starts is recorded in ``STARTED``; at the session's end
 ``leaked_processes`` must be empty (tests/conftest.py fails the run otherwise). Never a fake.
@@ -36,6 +37,7 @@ from sqlalchemy.engine import make_url
 
 ROOT = Path(__file__).resolve().parent.parent
 SOCKET_ENV = "SIGNALFLEET_TEST_REDIS_SOCKET"
+OWN_POSTGRES_ENV = "SIGNALFLEET_TEST_OWN_POSTGRES"
 
 
 @dataclass(frozen=True)
@@ -103,9 +105,13 @@ def _listening(port: int) -> bool:
         return sock.connect_ex(("127.0.0.1", port)) == 0
 
 
+def _flag(name: str) -> bool:
+    return os.environ.get(name, "") not in ("", "0")
+
+
 def socket_requested() -> bool:
     """``SIGNALFLEET_TEST_REDIS_SOCKET=1``: the session's Redis listens on a unix socket."""
-    return os.environ.get(SOCKET_ENV, "") not in ("", "0")
+    return _flag(SOCKET_ENV)
 
 
 def free_port() -> int:
@@ -266,7 +272,7 @@ def session_servers(directory: Path) -> Iterator[TestServers]:
         stack.callback(cache.stop)
         cache.start()
         db = os.environ.get("SIGNALFLEET_TEST_DATABASE_URL")
-        if db is None and _listening(5432):
+        if db is None and _listening(5432) and not _flag(OWN_POSTGRES_ENV):
             db = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
         if db is None:
             own = PostgresServer()
