@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import json
 import threading
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
+import pytest
 import redis
 from sqlalchemy import Engine, text
 
@@ -22,6 +24,7 @@ from persistence.cache import PRICES_KEY, Cache
 from persistence.db import make_session_factory
 from persistence.unit_of_work import SqlAlchemyUnitOfWork
 from tests.chaos.helpers import mint
+from tests.services import TestServers
 from workers.handlers.positions.price_history import (
     PriceHistoryDeps,
     downsample_prices,
@@ -43,6 +46,16 @@ STEP_SECONDS = 2  # SIGNALFLEET_PRICES_REFRESH_SECONDS' default
 SAMPLES_PER_MINUTE = 60 // STEP_SECONDS
 BAR_BYTES_MAX = 300  # a bar row with its share of the primary key index, stated in README
 DEAD_ENTRY_BYTES_MAX = 4_600  # a dead letter at the text cap, in Redis, stated in README
+
+
+@pytest.fixture
+def quiet_redis(servers: TestServers) -> Iterator[redis.Redis]:
+    """A database of the session's Redis that no worker or ingestor of the e2e tests uses
+    (they may still run in this session), emptied: sizes measured here are these tests'."""
+    client = redis.Redis.from_url(servers.redis.url_for(7), decode_responses=True)
+    client.flushdb()
+    yield client
+    client.close()
 
 
 class FixedClock:
@@ -178,14 +191,14 @@ def test_a_late_raw_row_merges_into_its_bar(clean_db: Engine) -> None:
 
 
 def test_the_signals_stream_keeps_only_what_is_not_yet_ingested(
-        clean_db: Engine, redis_client: redis.Redis) -> None:
+        clean_db: Engine, quiet_redis: redis.Redis) -> None:
     factory = make_session_factory(clean_db)
-    ingestor = StreamIngestor(redis_client, lambda: SqlAlchemyUnitOfWork(factory), FixedClock(),
+    ingestor = StreamIngestor(quiet_redis, lambda: SqlAlchemyUnitOfWork(factory), FixedClock(),
                               lambda sid: None, "bounded", block_ms=10)
     ingestor.ensure_group()
     huge = json.dumps({"token_address": "x" * 1_000_000, "signal_type": "buy",
                        "signal_strength": 50})
-    pipe = redis_client.pipeline(transaction=False)
+    pipe = quiet_redis.pipeline(transaction=False)
     pipe.xadd(SIGNALS_STREAM, {"payload": huge})
     for i in range(2_000):
         pipe.xadd(SIGNALS_STREAM, {"payload": json.dumps({
@@ -193,22 +206,22 @@ def test_the_signals_stream_keeps_only_what_is_not_yet_ingested(
             "idempotency_key": f"bounded-{i}"})})
     pipe.xadd(SIGNALS_STREAM, {"payload": huge})
     pipe.execute()
-    before = int(redis_client.memory_usage(SIGNALS_STREAM, samples=0) or 0)
+    before = int(quiet_redis.memory_usage(SIGNALS_STREAM, samples=0) or 0)
     assert before > 2_000_000
     while ingestor.poll():
         pass
-    after = int(redis_client.memory_usage(SIGNALS_STREAM, samples=0) or 0)
+    after = int(quiet_redis.memory_usage(SIGNALS_STREAM, samples=0) or 0)
     print(f"\nsignals stream: {before:,} bytes with 2,002 messages, {after:,} once ingested")
-    assert redis_client.xlen(SIGNALS_STREAM) == 0
+    assert quiet_redis.xlen(SIGNALS_STREAM) == 0
     assert after < 4_096
     assert scalar(clean_db, "SELECT count(*) FROM trading_signals") == 2_000
-    dead = redis_client.xrange(DEAD_SIGNALS_STREAM)
+    dead = quiet_redis.xrange(DEAD_SIGNALS_STREAM)
     assert [len(fields["payload"]) for _, fields in dead] == [DEAD_LETTER_TEXT_MAX] * 2
 
 
 def test_dead_letter_streams_keep_the_newest_entries_up_to_their_cap(
-        redis_client: redis.Redis) -> None:
-    pipe = redis_client.pipeline(transaction=False)
+        quiet_redis: redis.Redis) -> None:
+    pipe = quiet_redis.pipeline(transaction=False)
     for i in range(DEAD_LETTER_MAXLEN + 300):
         dead_letter(pipe, "x" * 5_000, "payload", "not valid JSON", source="stream",  # type: ignore[arg-type]
                     message_id=f"{i}-0")
@@ -217,17 +230,17 @@ def test_dead_letter_streams_keep_the_newest_entries_up_to_their_cap(
             pipe.execute()
     pipe.execute()
     for stream in (DEAD_SIGNALS_STREAM, DEAD_TASKS_STREAM):
-        assert redis_client.xlen(stream) == DEAD_LETTER_MAXLEN
-        size = int(redis_client.memory_usage(stream, samples=0) or 0)
+        assert quiet_redis.xlen(stream) == DEAD_LETTER_MAXLEN
+        size = int(quiet_redis.memory_usage(stream, samples=0) or 0)
         print(f"\n{stream}: {DEAD_LETTER_MAXLEN:,} entries at the text cap, {size:,} bytes")
         assert size <= DEAD_LETTER_MAXLEN * DEAD_ENTRY_BYTES_MAX
-    [(_, oldest)] = redis_client.xrange(DEAD_SIGNALS_STREAM, count=1)
+    [(_, oldest)] = quiet_redis.xrange(DEAD_SIGNALS_STREAM, count=1)
     assert oldest["message_id"] == "300-0"  # the oldest 300 were trimmed
     assert len(oldest["payload"]) == DEAD_LETTER_TEXT_MAX
 
 
-def test_price_refreshes_overwrite_the_price_cache(redis_client: redis.Redis) -> None:
-    cache, tokens = Cache(redis_client), [token(i) for i in range(500)]
+def test_price_refreshes_overwrite_the_price_cache(quiet_redis: redis.Redis) -> None:
+    cache, tokens = Cache(quiet_redis), [token(i) for i in range(500)]
 
     def refresh(second: int) -> None:
         at = NOW + timedelta(seconds=second)
@@ -235,10 +248,10 @@ def test_price_refreshes_overwrite_the_price_cache(redis_client: redis.Redis) ->
                                       "static", Decimal("0.15")) for t in tokens)
 
     refresh(0)
-    keys, first = redis_client.dbsize(), int(redis_client.memory_usage(PRICES_KEY) or 0)
+    keys, first = quiet_redis.dbsize(), int(quiet_redis.memory_usage(PRICES_KEY) or 0)
     for second in range(2, 200, 2):
         refresh(second)
     print(f"\nprice cache: {first:,} bytes for 500 tokens after 1 refresh, "
-          f"{redis_client.memory_usage(PRICES_KEY):,} after 100")
-    assert redis_client.dbsize() == keys
-    assert int(redis_client.memory_usage(PRICES_KEY) or 0) <= first * 1.05
+          f"{quiet_redis.memory_usage(PRICES_KEY):,} after 100")
+    assert quiet_redis.dbsize() == keys
+    assert int(quiet_redis.memory_usage(PRICES_KEY) or 0) <= first * 1.05
