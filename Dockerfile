@@ -23,7 +23,7 @@ COPY persistence ./persistence
 COPY workers ./workers
 COPY migrations ./migrations
 RUN uv sync --frozen --no-dev \
-    && mkdir -p /app/var && chown fleet:fleet /app/var
+    && mkdir -p /app/var/metrics && chown -R fleet:fleet /app/var
 
 USER fleet
 ENV SIGNALFLEET_VAR_DIR=/app/var

@@ -24,7 +24,7 @@ ROUTES = {
     "ops.*": {"queue": "maintenance"},
 }
 
-app = Celery("signalfleet", include=["workers.tasks"])
+app = Celery("signalfleet", include=["workers.tasks", "workers.metrics_celery"])
 task_json.install()  # a repeated key in a task's JSON is dead-lettered, not lost
 
 

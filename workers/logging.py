@@ -46,8 +46,11 @@ def redact(_: Any, __: str, event: MutableMapping[str, Any]) -> MutableMapping[s
 
 
 def configure_logging(log_format: str = "console", level: str = "INFO") -> None:
+    from workers.metrics import metrics_tap
+
     shared: list[Any] = [
         structlog.contextvars.merge_contextvars,
+        metrics_tap,  # counts the outcome events (workers/metrics.py); changes nothing
         structlog.stdlib.add_log_level,
         structlog.stdlib.add_logger_name,
         structlog.processors.TimeStamper(fmt="iso", utc=True),

@@ -59,6 +59,8 @@ def stack_env(database_url: str, redis_url: str, tmp_path_factory: pytest.TempPa
         "SIGNALFLEET_ENTRY_SIGNAL_TYPES": "buy,Velocity (Dex Boost Detection)",
         "SIGNALFLEET_EXIT_SIGNAL_TYPES": "sell,close",
         "SIGNALFLEET_VAR_DIR": str(tmp_path_factory.mktemp("var")),
+        # the processes count their metrics here (prometheus_client's multiprocess mode)
+        "PROMETHEUS_MULTIPROC_DIR": str(tmp_path_factory.mktemp("metrics")),
         **extra_env,
     }
 

@@ -14,7 +14,8 @@ import yaml
 
 ROOT = Path(__file__).resolve().parents[2]
 COMPOSE = shutil.which("docker-compose")
-SERVICES = {"postgres", "redis", "migrate", "worker", "beat", "ingest", "http-ingest", "flower"}
+SERVICES = {"postgres", "redis", "migrate", "worker", "beat", "ingest", "http-ingest", "flower",
+            "metrics", "prometheus", "grafana"}
 
 
 @pytest.fixture(scope="module")

@@ -9,6 +9,7 @@ from workers.cli import (
     db,
     keys,
     ledger,
+    monitoring,
     operators,
     ops,
     processes,
@@ -40,7 +41,7 @@ agents.positions_app.command("close")(trading.close)
 agents.prices_app.command("replay")(replay.replay)
 for command in (processes.run, processes.worker, processes.beat, processes.ingest):
     app.command()(command)
-for command in (ops.doctor, ops.flower, ops.http_ingest):
+for command in (ops.doctor, ops.flower, ops.http_ingest, monitoring.metrics):
     app.command()(command)
 
 

@@ -26,6 +26,7 @@ def create(user: str = typer.Option(..., "--user", help="the provider's email"),
            scope: list[str] = typer.Option(["signals"], "--scope",
                                            help="repeat for several: signals (push signals "
                                                 "for this user), read (the read endpoints), "
+                                                "metrics (GET /metrics), "
                                                 "admin (every scope; signals for any user)"),
            name: str = typer.Option("default", "--name"),
            as_json: bool = typer.Option(False, "--json", help="Print JSON for scripts.")) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import shutil
 import signal
 import subprocess
 import sys
@@ -23,7 +24,7 @@ from workers.demo import demo_env, play_signals, seed
 from workers.settings import Settings
 
 QUEUES = "signals,sweeps,maintenance"
-OPTIONAL = {"flower"}  # monitoring: its exit does not stop the trading processes
+OPTIONAL = {"flower", "metrics"}  # monitoring: their exit does not stop the trading
 
 
 def worker(concurrency: int | None = typer.Option(None, "--concurrency", "-c"),
@@ -79,15 +80,25 @@ def run(demo: bool = typer.Option(True, "--demo/--no-demo",
     env = {**os.environ, **export_urls(c.urls), **(demo_env() if demo else {})}
     user, password = _flower_credentials(c.settings)
     env.update({"SIGNALFLEET_FLOWER_USER": user, "SIGNALFLEET_FLOWER_PASSWORD": password})
+    env.setdefault("PROMETHEUS_MULTIPROC_DIR", _fresh_metrics_dir(c.settings))
     seeded = demo and _seed(env)
     where = "embedded" if c.urls.embedded else "configured"
     header = (f"database at {schema.current_revision(c.engine)} · redis answering ({where}) · "
               f"Flower http://127.0.0.1:{c.settings.flower_port}/ user {user} password "
               f"{password} · Ctrl-C stops everything")
     console.print(f"signalfleet: {header}")
-    names = ("worker", "beat", "ingest", "flower")
+    names = ("worker", "beat", "ingest", "flower", "metrics")  # metrics: 127.0.0.1:9108
     supervise({n: [sys.executable, "-m", "workers.cli", n] for n in names}, env,
               seeded, header if view else None, c)
+
+
+def _fresh_metrics_dir(settings: Settings) -> str:
+    """var/metrics, emptied: this run's processes count their metrics there (prometheus_client
+    multiprocess mode) and `fleet metrics` serves their sum."""
+    path = settings.var_dir.resolve() / "metrics"
+    shutil.rmtree(path, ignore_errors=True)
+    path.mkdir(parents=True)
+    return str(path)
 
 
 def _seed(env: dict[str, str]) -> bool:

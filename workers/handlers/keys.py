@@ -19,9 +19,9 @@ from domain.ports import Clock, UnitOfWork
 log = structlog.get_logger(__name__)
 KEY_PREFIX = "sf_"
 PREFIX_LENGTH = 8
-# `signals`: push signals for the key's own user; `read`: the read endpoints; `admin`: every
-# scope, and signals for any user.
-SCOPES = ("signals", "read", "admin")
+# `signals`: push signals for the key's own user; `read`: the read endpoints; `metrics`:
+# GET /metrics (fleet-wide figures, no rows); `admin`: every scope, and signals for any user.
+SCOPES = ("signals", "read", "admin", "metrics")
 ADMIN = "admin"
 MAX_PRESENTED_LENGTH = 256
 

@@ -28,6 +28,7 @@ from workers.handlers.ingest import Ingested, store_signals
 from workers.handlers.keys import Principal
 from workers.http.auth import Gate, install_gate, require_scope, signal_owner
 from workers.http.errors import Duplicate, TooLarge, install_error_handlers
+from workers.http.metrics_api import metrics_router
 from workers.http.ratelimit import RateLimiter
 from workers.http.read_api import read_router
 from workers.http.schemas import REQUEST_BODY, RESPONSES, Health, SignalOut
@@ -120,6 +121,7 @@ def create_app(runtime: Runtime, *,
     install_error_handlers(app)
     install_gate(app, Gate(runtime, service.limiter))
     app.include_router(read_router())
+    app.include_router(metrics_router())
     signals_key = Depends(require_scope("signals"))
 
     @app.post("/v1/signals", status_code=201, response_model=SignalOut, responses=RESPONSES,

@@ -9,6 +9,7 @@ from fastapi.responses import JSONResponse
 
 from domain.errors import InvalidInput, TransientError
 from workers.handlers.keys import Forbidden, Unauthenticated
+from workers.metrics import signal_rejected
 
 log = structlog.get_logger(__name__)
 UNAVAILABLE_RETRY_AFTER = 5
@@ -37,8 +38,10 @@ def _safe(text: str) -> str:
     return text.encode("utf-8", "backslashreplace").decode("utf-8")[:300]
 
 
-async def _invalid(_: Request, exc: Exception) -> JSONResponse:
+async def _invalid(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, InvalidInput)
+    if request.url.path == "/v1/signals":
+        signal_rejected("http", exc.field)
     return JSONResponse({"field": _safe(exc.field), "reason": _safe(exc.reason)}, 400)
 
 

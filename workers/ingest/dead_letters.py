@@ -9,6 +9,8 @@ from typing import Any
 
 import redis
 
+from workers.metrics import signal_rejected
+
 DEAD_SIGNALS_STREAM = "signalfleet:signals:dead"
 DEAD_TASKS_STREAM = "signalfleet:dead-tasks"
 DEAD_LETTER_MAXLEN = 5_000  # entries kept per dead-letter stream, the oldest trimmed
@@ -24,6 +26,7 @@ def dead_letter(client: redis.Redis, payload: Any, field: str, reason: str, *,
     if message_id is not None:
         entry["message_id"] = message_id
     client.xadd(DEAD_SIGNALS_STREAM, entry, maxlen=DEAD_LETTER_MAXLEN)  # type: ignore[arg-type]
+    signal_rejected(source, field)
 
 
 def dead_task(client: redis.Redis, task: str, task_id: str, args: Any, reason: str) -> None:
