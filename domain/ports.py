@@ -1,17 +1,44 @@
-"""The ports the use cases need, as Protocols, and the plain values they carry
-(docs/architecture.md).
+"""The ports the use cases need, as Protocols (docs/architecture.md), plus the plain values
+they carry.
 
-Adapters in ``workers/adapters`` and ``persistence`` implement them; tests use fakes.
+Every repository, the unit of work, the price feed, the swap executors, the live venue, the
+cache write-through and the clock are typed here; ``persistence`` and ``workers/adapters``
+implement them (mypy checks the implementations against these Protocols) and
+``tests/fakes.py`` implements them in memory. Handlers see nothing else.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+import uuid
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
-from typing import Any, Protocol
+from types import TracebackType
+from typing import Protocol, Self
+
+from domain.agents import Agent, TokenMetrics
+from domain.channels import TASK
+from domain.config import StoredConfig
+from domain.ledger import ClosedTrade, Transaction
+from domain.performance import Snapshot
+from domain.positions import Position
+from domain.records import (
+    ConfigJson,
+    Execution,
+    ExecutionResult,
+    StopChange,
+    StoredKey,
+    StoredSignal,
+    StoredSnapshot,
+    WalletCash,
+)
+from domain.signals import Signal
+from domain.submissions import SwapSubmission
+from domain.wallets import Wallet
+
+JsonObject = Mapping[str, object]
 
 
 @dataclass(frozen=True)
@@ -25,12 +52,6 @@ class PriceQuote:
     price_usd: Decimal | None = None
 
 
-class PriceFeed(Protocol):
-    """Latest prices for tokens; a token without a reliable price is absent, never zero."""
-
-    def get_prices(self, token_addresses: Sequence[str]) -> dict[str, PriceQuote]: ...
-
-
 @dataclass(frozen=True)
 class Fill:
     """What a swap did. ``sol_amount`` is the SOL swapped (fees excluded); fees are separate."""
@@ -42,16 +63,30 @@ class Fill:
     price_impact: Decimal = Decimal("0")
     slippage: Decimal = Decimal("0")
     transaction_hash: str | None = None
-    swap_payload: Mapping[str, Any] | None = None
-    routes: Sequence[Mapping[str, Any]] | None = field(default=None)
+    swap_payload: JsonObject | None = None
+    routes: Sequence[JsonObject] | None = field(default=None)
 
     @property
     def fees_sol(self) -> Decimal:
         return self.protocol_fee_sol + self.network_fee_sol
 
 
+# --- market data and execution ------------------------------------------------------------
+
+class PriceFeed(Protocol):
+    """Latest prices for tokens; a token without a reliable price is absent, never zero."""
+
+    def get_prices(self, token_addresses: Sequence[str]) -> dict[str, PriceQuote]: ...
+
+
+class MetricsSource(Protocol):
+    """Market data for eligibility bounds; a metric the source lacks is None, never zero."""
+
+    def metrics_for(self, token_address: str) -> TokenMetrics | None: ...
+
+
 class SwapExecutor(Protocol):
-    """Buys and sells tokens for SOL; simulation fills on paper, live goes through Jupiter."""
+    """Fills a simulated swap on paper at the quote (live swaps go through ``LiveVenue``)."""
 
     def price_impact(self, token_address: str, sol_amount: Decimal, price: PriceQuote) -> Decimal:
         """The quote's price impact (a fraction) for buying ``sol_amount`` of the token."""
@@ -64,36 +99,361 @@ class SwapExecutor(Protocol):
              price: PriceQuote) -> Fill: ...
 
 
+@dataclass(frozen=True)
+class SwapQuote:
+    """A venue's quote: amounts in base units, ``price_impact`` a fraction, ``raw`` the
+    quote as received (stored with the swap and sent back to build it)."""
+
+    input_mint: str
+    output_mint: str
+    in_amount: int
+    out_amount: int
+    price_impact: Decimal
+    raw: JsonObject
+
+
+@dataclass(frozen=True)
+class SignedSwap:
+    """Signed transaction bytes, their signature and the last block height they can land."""
+
+    signature: str
+    raw: bytes
+    last_valid_block_height: int
+
+
+@dataclass(frozen=True)
+class SwapStatus:
+    landed: bool  # confirmed or finalized
+    failed: bool  # landed with an on-chain error (the network fee was paid)
+    error: str | None = None
+
+
+class LiveVenue(Protocol):
+    """Live swaps on chain: quote, build and sign (only what the intent meant), send, and
+    read the outcome back as domain values."""
+
+    def has_key(self, wallet_address: str) -> bool: ...
+
+    def quote(self, input_mint: str, output_mint: str, amount_base_units: int,
+              slippage_bps: int) -> SwapQuote: ...
+
+    def sign_swap(self, quote: SwapQuote, wallet_address: str,
+                  max_priority_lamports: int) -> SignedSwap: ...
+
+    def token_decimals(self, mint: str) -> int: ...
+
+    def send(self, raw: bytes) -> None: ...
+
+    def block_height(self) -> int: ...
+
+    def status(self, signature: str) -> SwapStatus | None: ...
+
+    def network_fee(self, signature: str) -> Decimal | None:
+        """The fee a landed transaction paid; None while the node does not serve it."""
+        ...
+
+    def fill(self, sub: SwapSubmission) -> Fill | None:
+        """The confirmed amounts of a landed submission; None while not served yet."""
+        ...
+
+
+class TaskQueue(Protocol):
+    """The work queue (Celery): follow-up work is enqueued only after a commit."""
+
+    def fan_out(self, signal_ids: Sequence[int]) -> None: ...
+
+    def execute(self, signal_id: int, agent_ids: Sequence[uuid.UUID]) -> None: ...
+
+    def run_live(self, submission_id: uuid.UUID) -> None: ...
+
+    def sweep_tokens(self, token_addresses: Sequence[str]) -> None: ...
+
+
 class Clock(Protocol):
     def now(self) -> datetime: ...
 
 
-class UnitOfWork(Protocol):
-    """One database transaction with its repositories (see persistence.unit_of_work).
+class CacheWriter(Protocol):
+    """The Redis write-through, called from after-commit hooks only."""
 
-    Repositories are typed loosely here so the domain stays free of persistence types; the
-    concrete class is checked under ``mypy --strict`` in persistence/.
+    def write(self, *, balances: Mapping[str, Mapping[str, Decimal]] | None = None,
+              positions: Iterable[Position] = (),
+              closed: Iterable[tuple[uuid.UUID, str]] = ()) -> None: ...
+
+    def write_prices(self, quotes: Iterable[PriceQuote]) -> None: ...
+
+    def latest_prices(self, tokens: Iterable[str]) -> dict[str, PriceQuote]: ...
+
+
+# --- repositories --------------------------------------------------------------------------
+
+class Users(Protocol):
+    def get_or_create(self, email: str) -> uuid.UUID: ...
+
+    def find(self, email: str) -> uuid.UUID | None: ...
+
+    def exists(self, user_id: uuid.UUID) -> bool: ...
+
+
+class Agents(Protocol):
+    def add(self, agent: Agent, trading_config: ConfigJson | None = None) -> None: ...
+
+    def get(self, agent_id: uuid.UUID) -> Agent: ...
+
+    def get_for_update(self, agent_id: uuid.UUID) -> Agent: ...
+
+    def lock_with_config(self, agent_id: uuid.UUID) -> tuple[Agent, StoredConfig]: ...
+
+    def candidates(self, *, user_id: uuid.UUID | None, holding_token: str | None = None,
+                   not_executed_for: int | None = None
+                   ) -> Sequence[tuple[Agent, StoredConfig]]: ...
+
+    def configs(self, agent_ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, StoredConfig]: ...
+
+    def get_config(self, agent_id: uuid.UUID) -> StoredConfig: ...
+
+    def set_config(self, agent_id: uuid.UUID, config: ConfigJson | None) -> None: ...
+
+    def all(self, user_id: uuid.UUID | None = None) -> Sequence[Agent]: ...
+
+    def name_taken(self, user_id: uuid.UUID, name: str, *,
+                   other_than: uuid.UUID | None = None) -> bool: ...
+
+    def rename(self, agent_id: uuid.UUID, name: str) -> None: ...
+
+    def archive(self, agent_id: uuid.UUID, now: datetime) -> None: ...
+
+
+class Wallets(Protocol):
+    def add(self, wallet: Wallet) -> None: ...
+
+    def for_agent(self, agent_id: uuid.UUID, wallet_type: str) -> Wallet | None: ...
+
+
+class Balances(Protocol):
+    def get(self, wallet_address: str, token_address: str, *,
+            for_update: bool = False) -> Decimal: ...
+
+    def apply(self, agent_id: uuid.UUID, tx: Transaction, now: datetime) -> dict[str, Decimal]: ...
+
+    def change(self, agent_id: uuid.UUID, wallet_address: str, token_address: str,
+               delta: Decimal, now: datetime, token_symbol: str | None = None) -> Decimal: ...
+
+    def for_wallet(self, wallet_address: str) -> dict[str, Decimal]: ...
+
+
+class Transactions(Protocol):
+    def add(self, tx: Transaction) -> uuid.UUID: ...
+
+    def sale_proceeds(self, wallet_address: str, token_address: str,
+                      since: datetime) -> Decimal: ...
+
+    def for_agent(self, agent_id: uuid.UUID) -> Sequence[Transaction]: ...
+
+
+class Positions(Protocol):
+    def add(self, position: Position) -> None: ...
+
+    def update(self, position: Position) -> None: ...
+
+    def delete(self, position_id: uuid.UUID) -> None: ...
+
+    def get(self, position_id: uuid.UUID, *, for_update: bool = False) -> Position | None: ...
+
+    def find_open(self, agent_id: uuid.UUID, wallet_address: str, token_address: str, *,
+                  for_update: bool = False) -> Position | None: ...
+
+    def count_open(self, agent_id: uuid.UUID, wallet_address: str) -> int: ...
+
+    def list_open(self, agent_id: uuid.UUID | None = None,
+                  token_addresses: Iterable[str] | None = None) -> Sequence[Position]: ...
+
+    def open_tokens(self) -> list[str]: ...
+
+    def update_stops(self, changes: Sequence[StopChange], now: datetime) -> None: ...
+
+
+class History(Protocol):
+    def add(self, trade: ClosedTrade) -> None: ...
+
+    def for_agent(self, agent_id: uuid.UUID) -> Sequence[ClosedTrade]: ...
+
+
+class Signals(Protocol):
+    def add(self, signal: Signal, received_at: datetime, *,
+            namespace: str = TASK) -> tuple[int, bool]: ...
+
+    def add_many(self, signals: Sequence[Signal], received_at: datetime, *,
+                 namespace: str = TASK) -> list[tuple[int, bool]]: ...
+
+    def get(self, signal_id: int) -> StoredSignal: ...
+
+    def recent(self, limit: int = 50) -> Sequence[StoredSignal]: ...
+
+    def mark_dispatched(self, signal_id: int, eligible_agents: int, now: datetime) -> None: ...
+
+    def mark_processed_if_complete(self, signal_id: int, now: datetime) -> bool: ...
+
+    def unfinished_before(self, now: datetime, grace: timedelta,
+                          limit: int = 500) -> list[int]: ...
+
+
+class Executions(Protocol):
+    def claim_execution(self, signal_id: int, agent_id: uuid.UUID) -> bool: ...
+
+    def complete(self, signal_id: int, agent_id: uuid.UUID, *, status: str, action: str,
+                 reason: str | None, transaction_id: uuid.UUID | None,
+                 now: datetime) -> None: ...
+
+    def count_for_signal(self, signal_id: int) -> int: ...
+
+    def for_signal(self, signal_id: int) -> Sequence[Execution]: ...
+
+
+class Bulk(Protocol):
+    """Set-based reads and writes for a chunk of agents (the fan-out hot path)."""
+
+    def claim_executions(self, signal_id: int,
+                         agent_ids: Sequence[uuid.UUID]) -> set[uuid.UUID]: ...
+
+    def complete_executions(self, signal_id: int, results: Sequence[ExecutionResult],
+                            now: datetime) -> None: ...
+
+    def lock_agents(self, agent_ids: Iterable[uuid.UUID]
+                    ) -> dict[uuid.UUID, tuple[Agent, StoredConfig]]: ...
+
+    def wallets(self, agents: Iterable[Agent]) -> dict[uuid.UUID, Wallet]: ...
+
+    def balances(self, wallets: Iterable[str], token: str) -> dict[str, Decimal]: ...
+
+    def open_positions(self, agent_ids: Iterable[uuid.UUID],
+                       token: str) -> dict[uuid.UUID, Position]: ...
+
+    def open_counts(self, agent_ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, int]: ...
+
+    def add_transactions(self, txs: Sequence[Transaction]) -> None: ...
+
+    def add_positions(self, positions: Sequence[Position]) -> None: ...
+
+    def apply_balances(self, txs: Sequence[Transaction],
+                       now: datetime) -> dict[str, dict[str, Decimal]]: ...
+
+
+class PriceHistory(Protocol):
+    def add_many(self, quotes: Iterable[PriceQuote]) -> int: ...
+
+    def fold_into_bars(self, cutoff: datetime, span: timedelta) -> int:
+        """Fold raw rows older than ``cutoff`` (one ``span``) into 1-minute bars; returns
+        the raw rows folded (0 when none is left, or another process holds the lock)."""
+        ...
+
+
+class Snapshots(Protocol):
+    def wallets(self) -> list[WalletCash]: ...
+
+    def upsert_many(self, hour: datetime,
+                    rows: Sequence[tuple[uuid.UUID, str, Snapshot]]) -> int: ...
+
+    def for_agent(self, agent_id: uuid.UUID,
+                  since: datetime | None = None) -> list[StoredSnapshot]: ...
+
+
+class Submissions(Protocol):
+    def add(self, sub: SwapSubmission, now: datetime) -> uuid.UUID: ...
+
+    def get(self, submission_id: uuid.UUID) -> SwapSubmission: ...
+
+    def in_flight(self, agent_id: uuid.UUID) -> bool: ...
+
+    def mark_submitted(self, sub: SwapSubmission, now: datetime) -> bool: ...
+
+    def transition(self, submission_id: uuid.UUID, expected: str, status: str, now: datetime,
+                   *, error: str | None = None,
+                   transaction_id: uuid.UUID | None = None) -> bool: ...
+
+    def set_transaction(self, submission_id: uuid.UUID, transaction_id: uuid.UUID) -> None: ...
+
+    def due(self, submitted_before: datetime, intent_before: datetime,
+            limit: int = 100) -> Sequence[SwapSubmission]: ...
+
+    def for_agent(self, agent_id: uuid.UUID) -> Sequence[SwapSubmission]: ...
+
+
+class LiveWallets(Protocol):
+    def owners(self) -> dict[str, tuple[uuid.UUID, str]]: ...
+
+    def owner_of(self, address: str) -> uuid.UUID | None: ...
+
+
+class ApiKeys(Protocol):
+    def add(self, *, user_id: uuid.UUID, name: str, key_hash: str, key_prefix: str,
+            scopes: Sequence[str], now: datetime) -> uuid.UUID: ...
+
+    def by_hash(self, key_hash: str) -> StoredKey | None: ...
+
+    def all(self) -> list[StoredKey]: ...
+
+    def revoke(self, key_id: uuid.UUID, now: datetime) -> bool: ...
+
+    def touch(self, key_id: uuid.UUID, now: datetime) -> None: ...
+
+
+class UnitOfWork(Protocol):
+    """One database transaction with its repositories (see persistence/unit_of_work.py).
+
+    ``with uow:`` opens it; ``commit()`` commits and then runs the after-commit hooks;
+    leaving the block without a commit rolls back and drops them.
     """
 
-    users: Any
-    agents: Any
-    wallets: Any
-    balances: Any
-    transactions: Any
-    positions: Any
-    history: Any
-    signals: Any
-    executions: Any
-    bulk: Any
-    prices: Any
-    snapshots: Any
-    submissions: Any
-    live_wallets: Any
-    api_keys: Any
+    @property
+    def users(self) -> Users: ...
 
-    def __enter__(self) -> UnitOfWork: ...
+    @property
+    def agents(self) -> Agents: ...
 
-    def __exit__(self, *exc: object) -> None: ...
+    @property
+    def wallets(self) -> Wallets: ...
+
+    @property
+    def balances(self) -> Balances: ...
+
+    @property
+    def transactions(self) -> Transactions: ...
+
+    @property
+    def positions(self) -> Positions: ...
+
+    @property
+    def history(self) -> History: ...
+
+    @property
+    def signals(self) -> Signals: ...
+
+    @property
+    def executions(self) -> Executions: ...
+
+    @property
+    def bulk(self) -> Bulk: ...
+
+    @property
+    def prices(self) -> PriceHistory: ...
+
+    @property
+    def snapshots(self) -> Snapshots: ...
+
+    @property
+    def submissions(self) -> Submissions: ...
+
+    @property
+    def live_wallets(self) -> LiveWallets: ...
+
+    @property
+    def api_keys(self) -> ApiKeys: ...
+
+    def __enter__(self) -> Self: ...
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None: ...
 
     def commit(self) -> None: ...
 
@@ -102,3 +462,6 @@ class UnitOfWork(Protocol):
     def after_commit(self, hook: Callable[[], None]) -> None: ...
 
     def savepoint(self) -> AbstractContextManager[None]: ...
+
+
+UnitOfWorkFactory = Callable[[], UnitOfWork]

@@ -17,7 +17,7 @@ from typing import Any
 
 import redis
 
-from domain.ports import PriceQuote
+from domain.ports import CacheWriter, PriceQuote
 from domain.positions import Position
 
 PRICES_KEY = "sf:prices"
@@ -95,3 +95,8 @@ class Cache:
 
 def _text(value: str | bytes) -> str:
     return value.decode() if isinstance(value, bytes) else value
+
+
+def as_port(cache: Cache) -> CacheWriter:
+    """mypy checks here that the cache implements the write-through port."""
+    return cache

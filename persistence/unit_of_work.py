@@ -17,6 +17,7 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from domain.errors import TransientError
+from domain.ports import UnitOfWork
 from persistence.repositories import (
     AgentRepository,
     ApiKeyRepository,
@@ -133,3 +134,9 @@ class SqlAlchemyUnitOfWork:
         """A nested transaction: an error inside rolls back only this block."""
         with self.session.begin_nested():
             yield
+
+
+def as_port(uow: SqlAlchemyUnitOfWork) -> UnitOfWork:
+    """The concrete unit of work seen through the port: mypy checks here that it and every
+    repository implement the Protocols of ``domain/ports.py``."""
+    return uow

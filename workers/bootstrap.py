@@ -1,24 +1,53 @@
-"""The composition root: one per process. Builds engines, clients and adapters from settings.
+"""The composition root: one per process (docs/architecture.md). It builds the
+infrastructure (engine, Redis, HTTP clients, adapters) from settings once, and wires every
+use case's dependencies (``Deps``) from it.
 
 Nothing here runs at import time; ``Container`` builds each dependency on first use, so a
-forked Celery child builds its own engine and Redis pool after the fork.
+forked Celery child builds its own engine and Redis pool after the fork (``container()``
+notices the new pid). The Celery app registers how tasks are sent (``use_sender``): this
+module never imports ``workers.celery_app``, which imports it.
 """
 
 from __future__ import annotations
 
 import os
+import uuid
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from functools import cached_property
 from urllib.parse import parse_qsl, urlencode
 
+import httpx
 import redis
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from domain.agents import TokenMetrics
+from domain.money import install_context
+from domain.ports import PriceFeed, UnitOfWork
 from persistence import schema
+from persistence.cache import Cache
 from persistence.db import PoolConfig, make_engine, make_session_factory
 from persistence.unit_of_work import SqlAlchemyUnitOfWork
-from workers.settings import Settings
+from workers.adapters.http import RedisCooldown, RetryPolicy
+from workers.adapters.jupiter import JupiterClient
+from workers.adapters.live_venue import ChainVenue
+from workers.adapters.paper import PaperSwapExecutor
+from workers.adapters.prices import (
+    DexScreenerPriceFeed,
+    JupiterPriceFeed,
+    ReplayPriceFeed,
+    StaticPriceFeed,
+)
+from workers.adapters.solana_rpc import SolanaRpc
+from workers.adapters.wallets import WalletRegistry, load_wallets, redaction_strings
+from workers.handlers.shared.deps import Deps, LiveConfig, Policy
+from workers.logging import configure_logging, register_secrets
+from workers.settings import Settings, get_settings
+
+REPLAY_START_KEY = "sf:replay:start"
+Send = Callable[[str, list[object]], None]
 
 
 @dataclass(frozen=True)
@@ -64,7 +93,69 @@ def celery_broker_url(url: str) -> str:
     return f"redis+socket://{path}" + (f"?{urlencode(params)}" if params else "")
 
 
+class SystemClock:
+    def now(self) -> datetime:
+        return datetime.now(UTC)
+
+
+_SENDER: list[Send] = []
+
+
+def use_sender(send: Send) -> None:
+    """How this process sends tasks (the Celery app registers ``send_task`` on import)."""
+    _SENDER[:] = [send]
+
+
+def _send(name: str, args: list[object]) -> None:
+    if not _SENDER:
+        raise RuntimeError("no task queue in this process: import workers.celery_app first")
+    _SENDER[0](name, args)
+
+
+class CeleryQueue:
+    """The ``TaskQueue`` port on Celery: task names and argument shapes live here only."""
+
+    def __init__(self, send: Send, batch_share: int) -> None:
+        self._send, self._share = send, max(1, batch_share)
+
+    def fan_out(self, signal_ids: Sequence[int]) -> None:
+        """One ``signals.fan_out`` for one signal; a batch as a few ``fan_out_many``
+        messages (one per ~two workers' share), not one each."""
+        ids = list(signal_ids)
+        if len(ids) == 1:
+            self._send("signals.fan_out", [ids[0]])
+            return
+        size = max(1, -(-len(ids) // self._share))
+        for i in range(0, len(ids), size):
+            self._send("signals.fan_out_many", [ids[i:i + size]])
+
+    def execute(self, signal_id: int, agent_ids: Sequence[uuid.UUID]) -> None:
+        self._send("signals.execute", [signal_id, [str(a) for a in agent_ids]])
+
+    def run_live(self, submission_id: uuid.UUID) -> None:
+        self._send("live.execute", [str(submission_id)])
+
+    def sweep_tokens(self, token_addresses: Sequence[str]) -> None:
+        self._send("positions.sweep_tokens", [list(token_addresses)])
+
+
+class FeedMetrics:
+    """Eligibility metrics from the price feed when it has them (DexScreener), else none."""
+
+    def __init__(self, feed: PriceFeed) -> None:
+        self._feed = feed
+
+    def metrics_for(self, token_address: str) -> TokenMetrics | None:
+        if isinstance(self._feed, DexScreenerPriceFeed):
+            return self._feed.get_metrics([token_address]).get(token_address)
+        return None
+
+
 class Container:
+    """Everything a process builds once, on first use."""
+
+    clock = SystemClock()
+
     def __init__(self, settings: Settings, urls: ServiceUrls | None = None) -> None:
         self.settings = settings
         self._urls = urls
@@ -89,14 +180,124 @@ class Container:
         return redis.Redis.from_url(self.urls.redis_url, decode_responses=True,
                                     health_check_interval=30)
 
-    def uow(self) -> SqlAlchemyUnitOfWork:
+    def uow(self) -> UnitOfWork:
         return SqlAlchemyUnitOfWork(self.session_factory)
 
     def require_schema_at_head(self) -> None:
         schema.require_head(self.engine)
+
+    @cached_property
+    def http(self) -> httpx.Client:
+        return httpx.Client(timeout=self.settings.http_timeout_seconds)
+
+    @cached_property
+    def http_policy(self) -> RetryPolicy:
+        """Every HTTP adapter's retries; a 429 pauses the whole fleet's calls to that API."""
+        return RetryPolicy(max_attempts=self.settings.http_max_attempts,
+                           cooldown=RedisCooldown(self.redis))
+
+    @cached_property
+    def cache(self) -> Cache:
+        return Cache(self.redis)
+
+    @cached_property
+    def prices(self) -> PriceFeed:
+        s, policy = self.settings, self.http_policy
+        if s.price_feed == "jupiter":
+            return JupiterPriceFeed(self.http, self.clock, url=s.jupiter_price_url,
+                                    api_key=s.jupiter_api_key, policy=policy)
+        if s.price_feed == "dexscreener":
+            return DexScreenerPriceFeed(self.http, self.clock, base_url=s.dexscreener_url,
+                                        policy=policy)
+        if s.price_feed == "replay":
+            if s.replay_file is None:
+                raise RuntimeError("SIGNALFLEET_REPLAY_FILE is required with the replay feed")
+            return ReplayPriceFeed(s.replay_file, self.clock, self.replay_start(), s.replay_speed)
+        return StaticPriceFeed(self.redis, self.clock)
+
+    def replay_start(self) -> datetime:
+        """One start instant shared by every process replaying the market."""
+        self.redis.set(REPLAY_START_KEY, self.clock.now().isoformat(), nx=True)
+        return datetime.fromisoformat(str(self.redis.get(REPLAY_START_KEY)))
+
+    @cached_property
+    def paper(self) -> PaperSwapExecutor:
+        s = self.settings
+        return PaperSwapExecutor(slippage_bps=s.paper_slippage_bps,
+                                 protocol_fee_bps=s.paper_protocol_fee_bps,
+                                 network_fee_sol=s.paper_network_fee_sol)
+
+    @cached_property
+    def wallets(self) -> WalletRegistry:
+        """``WALLET_n`` keys, loaded once per process; their text forms are registered with
+        the log redaction. Problems are logged by variable name only (never the value)."""
+        registry = load_wallets(os.environ)
+        register_secrets(redaction_strings(registry))
+        return registry
+
+    @cached_property
+    def jupiter(self) -> JupiterClient:
+        s = self.settings
+        return JupiterClient(self.http, base_url=s.jupiter_swap_url, api_key=s.jupiter_api_key,
+                             policy=self.http_policy, lookup_tables=self.rpc)
+
+    @cached_property
+    def rpc(self) -> SolanaRpc:
+        return SolanaRpc(self.settings.rpc_url, self.http, policy=self.http_policy)
+
+    @cached_property
+    def venue(self) -> ChainVenue:
+        return ChainVenue(self.jupiter, self.rpc, self.wallets)
+
+    @cached_property
+    def queue(self) -> CeleryQueue:
+        return CeleryQueue(_send, 2 * self.settings.worker_concurrency)
+
+    @cached_property
+    def deps(self) -> Deps:
+        """Every use case's dependencies (the one wiring of this process)."""
+        s = self.settings
+        policy = Policy(max_open_positions=s.max_open_positions,
+                        fanout_chunk_size=s.fanout_chunk_size,
+                        price_freshness=timedelta(seconds=s.price_freshness_seconds),
+                        pending_grace=timedelta(seconds=s.pending_grace_seconds),
+                        price_history_raw=timedelta(hours=s.price_history_raw_hours))
+        live = LiveConfig(slippage_bps=s.slippage_bps,
+                          max_priority_lamports=s.max_priority_fee_lamports,
+                          confirm_timeout_s=s.live_confirm_timeout_seconds,
+                          poll_s=s.live_poll_seconds, resend_s=s.live_resend_seconds,
+                          submitted_idle_s=s.live_submitted_idle_seconds,
+                          intent_grace_s=s.live_intent_grace_seconds)
+        return Deps(uow=self.uow, cache=self.cache, clock=self.clock, queue=self.queue,
+                    prices=self.prices, metrics=FeedMetrics(self.prices), paper=self.paper,
+                    venue=self.venue, policy=policy, live=live)
 
     def dispose(self) -> None:
         if "engine" in self.__dict__:
             self.engine.dispose()
         if "redis" in self.__dict__:
             self.redis.close()
+
+
+_container: Container | None = None
+
+
+def container(settings: Settings | None = None) -> Container:
+    """This process's container, built on first use (and again after a fork)."""
+    global _container
+    if _container is None or _container._pid != os.getpid():
+        s = settings or get_settings()
+        install_context()
+        configure_logging(s.log_format, s.log_level)
+        _container = Container(s)
+        _container.wallets  # noqa: B018 -- keys load (and redaction registers) at start
+    return _container
+
+
+def reset() -> None:
+    global _container
+    _container = None
+
+
+def as_uuids(values: list[str]) -> list[uuid.UUID]:
+    return [uuid.UUID(v) for v in values]

@@ -9,7 +9,7 @@ from celery import Celery
 from celery.signals import worker_init, worker_process_init
 from kombu import Queue
 
-from workers.bootstrap import celery_broker_url, resolve_urls
+from workers.bootstrap import celery_broker_url, container, reset, resolve_urls, use_sender
 from workers.ingest import task_json
 from workers.schedule import beat_schedule
 from workers.settings import get_settings
@@ -26,6 +26,13 @@ ROUTES = {
 
 app = Celery("signalfleet", include=["workers.tasks", "workers.metrics_celery"])
 task_json.install()  # a repeated key in a task's JSON is dead-lettered, not lost
+
+
+def _send(name: str, args: list[object]) -> None:
+    app.send_task(name, args=args)
+
+
+use_sender(_send)  # how the composition root's TaskQueue reaches the workers
 
 
 def celery_config() -> dict[str, Any]:
@@ -73,22 +80,21 @@ def celery_config() -> dict[str, Any]:
 app.add_defaults(celery_config)
 
 
-@app.on_after_configure.connect
 def _schedule(sender: Celery, **_: Any) -> None:
     # After configuring: a crontab looks up the current app's conf when it is built.
     sender.conf.beat_schedule = beat_schedule(get_settings())
 
 
-@worker_init.connect
 def _refuse_stale_schema(**_: Any) -> None:
     """Workers refuse to start on a database that is not at head."""
-    from workers.runtime import runtime
-
-    runtime().require_schema_at_head()
+    container().require_schema_at_head()
 
 
-@worker_process_init.connect
 def _after_fork(**_: Any) -> None:
-    from workers.runtime import reset
-
     reset()
+
+
+# Celery's signal decorators are untyped: connect the typed functions by call.
+app.on_after_configure.connect(_schedule)
+worker_init.connect(_refuse_stale_schema)
+worker_process_init.connect(_after_fork)

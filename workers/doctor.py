@@ -12,11 +12,13 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import cast
 
 import redis
 import sqlalchemy as sa
 from celery import Celery
 from kombu import Connection
+from redis import Redis
 from sqlalchemy.pool import NullPool
 
 from domain.config import parse_config
@@ -106,7 +108,7 @@ class Doctor:
                          f"{head}", "run `fleet db upgrade` (or `make migrate`)")
         return _ok("database", f"reachable, schema at head ({head})")
 
-    def redis(self, client: redis.Redis) -> Check:
+    def redis(self, client: Redis) -> Check:
         try:
             client.ping()
         except redis.RedisError as exc:
@@ -141,7 +143,7 @@ class Doctor:
                          "start one: `fleet worker` (or `fleet run`)")
         return _ok("workers", f"{len(replies)} answering: {', '.join(sorted(replies))}")
 
-    def beat(self, client: redis.Redis, cache: Check) -> Check:
+    def beat(self, client: Redis, cache: Check) -> Check:
         if cache.failed:
             return _fail("beat", "not checked: Redis is down", "fix Redis first")
         raw = client.get(BEAT_HEARTBEAT_KEY)
@@ -154,7 +156,7 @@ class Doctor:
             return _fail("beat", f"last heartbeat {age:.0f}s ago (limit {limit}s)", fix)
         return _ok("beat", f"heartbeat {max(age, 0):.0f}s ago")
 
-    def ingestors(self, client: redis.Redis, cache: Check) -> Check:
+    def ingestors(self, client: Redis, cache: Check) -> Check:
         if cache.failed:
             return _fail("ingestors", "not checked: Redis is down", "fix Redis first")
         alive = list(client.scan_iter(INGESTOR_HEARTBEAT_KEY.format("*"), count=1000))
@@ -163,7 +165,7 @@ class Doctor:
                          "start `fleet ingest` unless providers only use HTTP ingest")
         return _ok("ingestors", f"{len(alive)} polling the stream")
 
-    def prices(self, engine: sa.Engine, client: redis.Redis, database: Check,
+    def prices(self, engine: sa.Engine, client: Redis, database: Check,
                cache: Check) -> Check:
         if database.failed or cache.failed:
             return _fail("prices", "not checked: the database or Redis check failed",
@@ -203,8 +205,8 @@ class Doctor:
                      f"positions not swept: {listed}{more}",
                      "give each a valid config: `fleet agents config AGENT_ID --set FILE`")
 
-    def _ages(self, client: redis.Redis, tokens: list[str]) -> dict[str, float]:
-        raw: list[str | None] = client.hmget(PRICES_KEY, tokens)  # type: ignore[assignment]
+    def _ages(self, client: Redis, tokens: list[str]) -> dict[str, float]:
+        raw = cast(list[str | None], client.hmget(PRICES_KEY, tokens))
         out: dict[str, float] = {}
         for token, value in zip(tokens, raw, strict=True):
             if value is not None:

@@ -19,11 +19,11 @@ log = structlog.get_logger(__name__)
 def _received(signal_ids: Sequence[int]) -> dict[int, datetime]:
     """When each signal arrived (one indexed read, after the task's commit)."""
     from persistence.metrics_queries import received_at
-    from workers.runtime import runtime
+    from workers.bootstrap import container
 
     if not signal_ids:
         return {}
-    with runtime().session_factory() as session:
+    with container().session_factory() as session:
         return received_at(session, signal_ids)
 
 

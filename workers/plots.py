@@ -145,10 +145,10 @@ def _time_axis(ax: Any, *groups: list[datetime]) -> tuple[datetime, datetime] | 
     span = (first - pad, last + pad)
     ax.set_xlim(*span)
     ax.set_xlabel("time (UTC)")
-    locator = mdates.AutoDateLocator()  # type: ignore[no-untyped-call]
+    locator = mdates.AutoDateLocator()
     ax.xaxis.set_major_locator(locator)
     ax.xaxis.set_major_formatter(
-        mdates.ConciseDateFormatter(locator, tz=UTC))  # type: ignore[no-untyped-call]
+        mdates.ConciseDateFormatter(locator, tz=UTC))
     return span
 
 

@@ -4,31 +4,18 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import insert, or_, select, update
 from sqlalchemy.orm import Session
 
+from domain.records import StoredKey
 from persistence import models as m
 
 # last_used_at is refreshed at most this often, so a busy key is not a write per request.
 TOUCH_EVERY = timedelta(seconds=60)
 
-
-@dataclass(frozen=True)
-class StoredKey:
-    id: uuid.UUID
-    user_id: uuid.UUID
-    user_email: str
-    name: str
-    key_hash: str
-    key_prefix: str
-    scopes: tuple[str, ...]
-    created_at: datetime
-    last_used_at: datetime | None
-    revoked_at: datetime | None
 
 
 _COLUMNS = (

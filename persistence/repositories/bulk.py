@@ -26,13 +26,12 @@ from domain.config import StoredConfig
 from domain.errors import InvalidInput
 from domain.ledger import Transaction
 from domain.positions import Position
+from domain.records import ExecutionResult
 from domain.wallets import Wallet
 from persistence import models as m
 from persistence.repositories.agents import _AGENT_COLUMNS, CONFIG_TEXT, _agent, stored_config
 from persistence.repositories.ledger import _tx_values
 from persistence.repositories.positions import _POSITION_COLUMNS, _POSITION_FIELDS, _position
-
-ExecutionResult = tuple[uuid.UUID, str, str, str | None, uuid.UUID | None]
 
 
 class BulkRepository:

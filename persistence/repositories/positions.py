@@ -6,7 +6,6 @@ import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import fields
 from datetime import datetime
-from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import Table, bindparam, delete, func, insert, select, update
@@ -14,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from domain.ledger import ClosedTrade
 from domain.positions import Position
+from domain.records import StopChange
 from persistence import models as m
 
 _POSITION_FIELDS = tuple(f.name for f in fields(Position))
@@ -99,7 +99,6 @@ class PositionRepository:
         self._s.execute(stmt, rows)
 
 
-StopChange = tuple[uuid.UUID, Decimal | None, Decimal | None]  # (position id, peak, stop %)
 
 
 class HistoryRepository:

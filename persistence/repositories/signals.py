@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -14,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from domain.channels import TASK
 from domain.errors import NotFound
+from domain.records import Execution, StoredSignal
 from domain.signals import Signal
 from persistence import models as m
 
@@ -22,23 +22,6 @@ from persistence import models as m
 _CLAIM_REASON = "in_progress"
 
 
-@dataclass(frozen=True)
-class StoredSignal:
-    id: int
-    signal: Signal
-    status: str
-    received_at: datetime
-
-
-@dataclass(frozen=True)
-class Execution:
-    signal_id: int
-    agent_id: uuid.UUID
-    status: str
-    action: str
-    reason: str | None
-    transaction_id: uuid.UUID | None
-    executed_at: datetime
 
 
 _SIGNAL_COLUMNS = (

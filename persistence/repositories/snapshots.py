@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
@@ -14,24 +13,8 @@ from sqlalchemy.orm import Session
 
 from domain.ledger import SOL_MINT
 from domain.performance import Snapshot
+from domain.records import StoredSnapshot, WalletCash
 from persistence import models as m
-
-
-@dataclass(frozen=True)
-class WalletCash:
-    """A wallet to snapshot and its SOL balance (0 when it has no SOL row)."""
-
-    agent_id: uuid.UUID
-    wallet_address: str
-    sol_balance: Decimal
-
-
-@dataclass(frozen=True)
-class StoredSnapshot:
-    agent_id: uuid.UUID
-    wallet_address: str
-    snapshot_timestamp: datetime
-    snapshot: Snapshot
 
 
 class SnapshotRepository:

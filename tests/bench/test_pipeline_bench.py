@@ -24,7 +24,7 @@ from persistence.unit_of_work import SqlAlchemyUnitOfWork
 from tests.bench.conftest import Board, summarize
 from tests.e2e.conftest import Proc, wait_for
 from workers.adapters.prices import StaticPriceFeed
-from workers.handlers.agents import create_agent
+from workers.handlers.operators.agents import create_agent
 from workers.ingest.stream import SIGNALS_STREAM
 from workers.tasks.ops import PING_LATENCY_KEY
 

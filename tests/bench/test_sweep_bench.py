@@ -21,7 +21,9 @@ from persistence.cache import Cache
 from persistence.db import make_session_factory
 from persistence.unit_of_work import SqlAlchemyUnitOfWork
 from tests.bench.conftest import Board, summarize
-from workers.handlers.sweep import SweepDeps, sweep
+from tests.fakes import FakePriceFeed, FakeSwaps, KeysOnlyVenue, NoMetrics, RecordingQueue
+from workers.handlers.positions.sweep import sweep
+from workers.handlers.shared.deps import Deps, Policy
 
 pytestmark = pytest.mark.bench
 TOKENS = [b58encode(uuid.UUID(int=i + 1).bytes * 2) for i in range(500)]
@@ -87,10 +89,11 @@ def updated_rows(engine: Engine) -> int:
 
 
 def run_sweep(engine: Engine, client: redis.Redis) -> float:
-    deps = SweepDeps(uow=lambda: SqlAlchemyUnitOfWork(make_session_factory(engine)),
-                     latest_prices=Cache(client).latest_prices, swaps=lambda *_: None,
-                     write_cache=lambda _t: None, clock=Clock(),
-                     freshness=timedelta(seconds=60))
+    factory = make_session_factory(engine)
+    deps = Deps(uow=lambda: SqlAlchemyUnitOfWork(factory), cache=Cache(client), clock=Clock(),
+                queue=RecordingQueue(), prices=FakePriceFeed(), metrics=NoMetrics(),
+                paper=FakeSwaps(), venue=KeysOnlyVenue(),
+                policy=Policy(price_freshness=timedelta(seconds=60)))
     started = time.perf_counter()
     for i in range(0, len(TOKENS), 10):
         sweep(TOKENS[i:i + 10], deps)

@@ -38,8 +38,8 @@ from tests.chaos.config_oracles import (
 from tests.chaos.test_bad_input import Clock
 from tests.unit.domain.bound_cases import CONFIGS, WORLDS, BoundCase, World, check_bound_case
 from workers.cli.agents import _read_config, config_file
-from workers.handlers.agents import create_agent, set_config
-from workers.handlers.configs import trading_config
+from workers.handlers.operators.agents import create_agent, set_config
+from workers.handlers.shared.configs import trading_config
 
 # --- 1. the parser ---------------------------------------------------------------------------
 

@@ -11,8 +11,8 @@ import dataclasses
 import itertools
 import json
 import uuid
-from collections.abc import Iterator
-from dataclasses import dataclass
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, replace
 from decimal import Decimal
 from typing import Any, cast
 
@@ -34,10 +34,10 @@ from tests.chaos.config_oracles import noted
 from tests.chaos.helpers import mint
 from tests.chaos.test_bad_input import FIELDS, Clock, columns, payloads
 from tests.e2e.test_pipeline import MINT
-from workers.bootstrap import ServiceUrls
-from workers.handlers.keys import create_key
+from tests.fakes import RecordingQueue
+from workers.bootstrap import Container, ServiceUrls
+from workers.handlers.operators.keys import create_key
 from workers.http import create_app
-from workers.runtime import Runtime
 from workers.settings import Settings
 
 # --- the HTTP ingestor --------------------------------------------------------------------
@@ -62,16 +62,19 @@ def http(clean_db: Engine, e2e_redis: redis.Redis, database_url: str,
         user_id = uow.users.find("provider@example.com")
     assert user_id is not None
     settings_ = Settings(_env_file=None, http_rate_limit_per_minute=10**9)  # type: ignore[call-arg]
-    rt = Runtime(settings_, ServiceUrls(database_url, redis_url, redis_url, False))
+    rt = Container(settings_, ServiceUrls(database_url, redis_url, redis_url, False))
     enqueued: list[tuple[int, bool]] = []
 
-    def record(signal_id: int) -> None:  # instead of the broker: no worker takes these
-        with clean_db.connect() as conn:
-            row = conn.execute(text("SELECT 1 FROM trading_signals WHERE id = :id"),
-                               {"id": signal_id}).first()
-        enqueued.append((signal_id, row is not None))
+    class Recorder(RecordingQueue):  # instead of the broker: no worker takes these
+        def fan_out(self, signal_ids: Sequence[int]) -> None:
+            with clean_db.connect() as conn:
+                for signal_id in signal_ids:
+                    row = conn.execute(text("SELECT 1 FROM trading_signals WHERE id = :id"),
+                                       {"id": signal_id}).first()
+                    enqueued.append((signal_id, row is not None))
 
-    client = TestClient(create_app(rt, enqueue_fan_out=record), raise_server_exceptions=False)
+    deps = replace(rt.deps, queue=Recorder())
+    client = TestClient(create_app(rt, deps=deps), raise_server_exceptions=False)
     yield Http(client, clean_db, key, user_id, rt.settings.http_max_body_bytes, enqueued)
     client.close()
     rt.dispose()

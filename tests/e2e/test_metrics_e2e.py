@@ -16,10 +16,9 @@ from sqlalchemy import Engine
 from tests.e2e.conftest import wait_for
 from tests.e2e.test_pipeline import FIXED_SIZE, MINT, agent, push, set_price, signal_done
 from workers import metrics
-from workers.bootstrap import ServiceUrls
+from workers.bootstrap import Runtime, ServiceUrls
 from workers.ingest.stream import SIGNALS_STREAM
 from workers.metrics_state import FleetState
-from workers.runtime import Runtime
 from workers.settings import Settings
 
 

@@ -18,7 +18,7 @@ from persistence.db import make_session_factory
 from persistence.unit_of_work import SqlAlchemyUnitOfWork
 from tests.e2e.conftest import wait_for
 from workers.adapters.prices import StaticPriceFeed
-from workers.handlers.agents import create_agent
+from workers.handlers.operators.agents import create_agent
 from workers.ingest.dead_letters import DEAD_SIGNALS_STREAM
 from workers.ingest.stream import SIGNALS_STREAM
 

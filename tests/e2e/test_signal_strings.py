@@ -20,12 +20,11 @@ from persistence.db import make_session_factory
 from persistence.unit_of_work import SqlAlchemyUnitOfWork
 from tests.e2e.conftest import wait_for
 from tests.e2e.test_pipeline import FIXED_SIZE, MINT, Clock, set_price, signal_done
-from workers.bootstrap import ServiceUrls
-from workers.handlers.agents import create_agent
-from workers.handlers.keys import create_key
+from workers.bootstrap import Runtime, ServiceUrls
+from workers.handlers.operators.agents import create_agent
+from workers.handlers.operators.keys import create_key
 from workers.http import create_app
 from workers.ingest.stream import SIGNALS_STREAM
-from workers.runtime import Runtime
 from workers.settings import Settings
 
 PROVIDER = "provider@example.com"

@@ -17,7 +17,7 @@ from domain.money import HUNDRED, change_percent, percent
 from domain.stop_loss import target_percentage
 from tests.e2e.sweep_helpers import history, open_position, position, refresh_and_sweep, sales
 from tests.e2e.test_pipeline import FIXED_SIZE
-from workers.handlers.configs import trading_config
+from workers.handlers.shared.configs import trading_config
 
 AVG = Decimal("0.001")  # 2000 tokens for 2 SOL (see test_sweeps)
 TICK = Decimal("1e-18")  # the stored price scale

@@ -7,6 +7,7 @@ import json
 import uuid
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
+from functools import cached_property
 from typing import Any
 
 import pytest
@@ -17,10 +18,9 @@ from sqlalchemy import Engine, text
 
 from persistence.db import make_session_factory
 from persistence.unit_of_work import SqlAlchemyUnitOfWork
-from workers.bootstrap import ServiceUrls, celery_broker_url
-from workers.handlers.keys import create_key
+from workers.bootstrap import CeleryQueue, Container, ServiceUrls, celery_broker_url
+from workers.handlers.operators.keys import create_key
 from workers.http import create_app
-from workers.runtime import Runtime
 from workers.settings import Settings
 
 BONK = "DezXAZ8z7PnrnRJjz3wXBoRgixCa6xjnB7YaB1pPB263"
@@ -32,24 +32,28 @@ class FixedClock:
         return datetime.now(UTC)
 
 
-class BrokerRuntime(Runtime):
-    """The real runtime on the test services; ``send`` publishes to a private queue of the
-    test broker (a running e2e worker never takes it) and records whether the signal's row
-    was already committed when the message left."""
+class BrokerRuntime(Container):
+    """The real container on the test services; its task queue publishes to a private queue
+    of the test broker (a running e2e worker never takes it) and records whether the
+    signal's row was already committed when the message left."""
 
     def __init__(self, settings: Settings, urls: ServiceUrls, engine: Engine) -> None:
         super().__init__(settings, urls)
-        self.queue = f"http-test-{uuid.uuid4().hex[:8]}"
+        self.queue_name = f"http-test-{uuid.uuid4().hex[:8]}"
         self.producer = Celery("http-test", broker=celery_broker_url(urls.broker_url))
         self.committed_at_send: list[bool] = []
         self._engine = engine
 
-    def send(self, name: str, *args: object) -> None:
+    @cached_property
+    def queue(self) -> CeleryQueue:
+        return CeleryQueue(self.send, 1)
+
+    def send(self, name: str, args: list[object]) -> None:
         with self._engine.connect() as conn:
             row = conn.execute(text("SELECT 1 FROM trading_signals WHERE id = :id"),
                                {"id": args[0]}).first()
         self.committed_at_send.append(row is not None)
-        self.producer.send_task(name, args=list(args), queue=self.queue)
+        self.producer.send_task(name, args=args, queue=self.queue_name)
 
 
 @pytest.fixture

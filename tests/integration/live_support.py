@@ -6,7 +6,7 @@ from __future__ import annotations
 import random
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -21,18 +21,18 @@ from domain.signals import Signal
 from persistence import models as m
 from persistence.db import make_session_factory
 from persistence.unit_of_work import SqlAlchemyUnitOfWork
+from tests.fakes import FakeCache, FakeSwaps, NoMetrics, RecordingQueue
 from tests.live_fakes import MINT, LiveChain
 from workers.adapters.http import RetryPolicy
 from workers.adapters.jupiter import JupiterClient
-from workers.adapters.live_fills import token_decimals
+from workers.adapters.live_venue import ChainVenue
 from workers.adapters.solana_rpc import SolanaRpc
 from workers.adapters.wallets import WalletRegistry, load_wallets
-from workers.handlers.agents import create_agent, deposit
-from workers.handlers.execute import ExecutionDeps, Outcome, execute_signal
-from workers.handlers.live import LiveConfig, LiveDeps
-from workers.handlers.live_intents import LiveSwaps
-from workers.handlers.live_record import RecordDeps
-from workers.handlers.wallets import assign
+from workers.handlers.operators.agents import create_agent, deposit
+from workers.handlers.operators.wallets import assign
+from workers.handlers.shared.deps import Deps, LiveConfig, Policy
+from workers.handlers.signals.agent import Outcome
+from workers.handlers.signals.execute import execute_signal
 
 # A fixed test key (64-byte secret, base58), never a real wallet's.
 SECRET_B58 = str(Keypair.from_seed(bytes(range(1, 33))))
@@ -83,9 +83,14 @@ class Live:
     clock: Clock = field(default_factory=Clock)
     ticker: Ticker = field(default_factory=Ticker)
     prices: FixedPrices = field(default_factory=FixedPrices)
-    submitted: list[uuid.UUID] = field(default_factory=list)
+    queue: RecordingQueue = field(default_factory=RecordingQueue)
     config: LiveConfig = field(default_factory=lambda: LiveConfig(
         confirm_timeout_s=10, poll_s=1, resend_s=100))
+
+    @property
+    def submitted(self) -> list[uuid.UUID]:
+        """The submissions handed to ``live.execute`` after their commit."""
+        return self.queue.live
 
     @property
     def address(self) -> str:
@@ -98,27 +103,23 @@ class Live:
         return RetryPolicy(max_attempts=4, timeout_s=1.0, sleep=self.ticker.sleep,
                            rand=lambda: 0.5)
 
-    def deps(self) -> LiveDeps:
+    def deps(self, idle: float | None = None, grace: float | None = None) -> Deps:
+        """The handlers' ports on real PostgreSQL and the chain behind the real Jupiter and
+        RPC adapters; ``idle``/``grace`` set the reconciler's windows (seconds)."""
         http = self.chain.client()
         rpc = SolanaRpc(self.chain.rpc_url, http, policy=self.policy())
-        record = RecordDeps(uow=self.uow, rpc=rpc, write_cache=lambda touched: None,
-                            clock=self.clock)
-        return LiveDeps(record=record, wallets=self.registry,
-                        jupiter=JupiterClient(http, base_url=self.chain.jupiter_url,
-                                              api_key="k-test", policy=self.policy(),
-                                              lookup_tables=rpc),
-                        token_decimals=lambda mint: token_decimals(rpc, mint),
-                        sleep=self.ticker.sleep, monotonic=self.ticker.monotonic,
-                        config=self.config)
-
-    def execution_deps(self) -> ExecutionDeps:
-        def swaps(mode: str, address: str) -> Any:
-            return LiveSwaps(address) if address in self.registry else None
-
-        return ExecutionDeps(uow=self.uow, prices=self.prices, swaps=swaps,
-                             write_cache=lambda touched: None, clock=self.clock,
-                             rng=random.Random(1), max_open_positions=25,
-                             submit_live=self.submitted.append)
+        jupiter = JupiterClient(http, base_url=self.chain.jupiter_url, api_key="k-test",
+                                policy=self.policy(), lookup_tables=rpc)
+        live = self.config
+        if idle is not None:
+            live = replace(live, submitted_idle_s=idle)
+        if grace is not None:
+            live = replace(live, intent_grace_s=grace)
+        return Deps(uow=self.uow, cache=FakeCache(), clock=self.clock, queue=self.queue,
+                    prices=self.prices, metrics=NoMetrics(), paper=FakeSwaps(),
+                    venue=ChainVenue(jupiter, rpc, self.registry),
+                    policy=Policy(rng=random.Random(1)), live=live,
+                    sleep=self.ticker.sleep, monotonic=self.ticker.monotonic)
 
     def agent(self, name: str = "live-one", config: dict[str, Any] | None = None,
               sol: str = "10") -> uuid.UUID:
@@ -135,7 +136,7 @@ class Live:
             signal_id, _ = uow.signals.add(Signal(MINT, signal_type, 50), self.clock.now())
             uow.signals.mark_dispatched(signal_id, 1, self.clock.now())
             uow.commit()
-        [outcome] = execute_signal(signal_id, [agent_id], self.execution_deps())
+        [outcome] = execute_signal(signal_id, [agent_id], self.deps())
         return outcome
 
     def rows(self, model: Any) -> list[Any]:

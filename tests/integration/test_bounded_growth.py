@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import threading
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -24,12 +24,13 @@ from persistence.cache import PRICES_KEY, Cache
 from persistence.db import make_session_factory
 from persistence.unit_of_work import SqlAlchemyUnitOfWork
 from tests.chaos.helpers import mint
+from tests.fakes import Store, db_deps, make_deps
 from tests.services import TestServers
 from workers.handlers.positions.price_history import (
-    PriceHistoryDeps,
     downsample_prices,
     raw_cutoff,
 )
+from workers.handlers.shared.deps import Policy
 from workers.ingest.dead_letters import (
     DEAD_LETTER_MAXLEN,
     DEAD_LETTER_TEXT_MAX,
@@ -103,8 +104,9 @@ def fold_all(engine: Engine) -> int:
     """Run the beat job until it has nothing left to fold (a slow machine may need several
     runs, each bounded by its time budget); returns the raw rows folded."""
     factory = make_session_factory(engine)
-    deps = PriceHistoryDeps(uow=lambda: SqlAlchemyUnitOfWork(factory), clock=FixedClock(),
-                            raw_window=WINDOW)
+    deps = replace(make_deps(Store({}, []), now=FixedClock().now()),
+                   uow=lambda: SqlAlchemyUnitOfWork(factory),
+                   policy=Policy(price_history_raw=WINDOW))
     folded = 0
     while (rows := downsample_prices(deps)) > 0:
         folded += rows
@@ -193,8 +195,8 @@ def test_a_late_raw_row_merges_into_its_bar(clean_db: Engine) -> None:
 def test_the_signals_stream_keeps_only_what_is_not_yet_ingested(
         clean_db: Engine, quiet_redis: redis.Redis) -> None:
     factory = make_session_factory(clean_db)
-    ingestor = StreamIngestor(quiet_redis, lambda: SqlAlchemyUnitOfWork(factory), FixedClock(),
-                              lambda sid: None, "bounded", block_ms=10)
+    ingestor = StreamIngestor(quiet_redis, db_deps(lambda: SqlAlchemyUnitOfWork(factory)),
+                              "bounded", block_ms=10)
     ingestor.ensure_group()
     huge = json.dumps({"token_address": "x" * 1_000_000, "signal_type": "buy",
                        "signal_strength": 50})

@@ -21,7 +21,7 @@ from sqlalchemy import Engine, text
 from tests.integration.http_support import BONK, VALID, FixedClock, post
 from tests.integration.http_support import count_signals as _count
 from tests.integration.http_support import queued as _queued
-from workers.handlers.keys import create_key, hash_key, revoke_key
+from workers.handlers.operators.keys import create_key, hash_key, revoke_key
 
 # --- auth and scopes ---------------------------------------------------------------------
 
@@ -125,7 +125,7 @@ def test_201_stores_the_row_then_enqueues_the_fan_out(
                                 "WHERE id = :id"), {"id": body["id"]}).one()
     assert tuple(row) == ("pending", "BONK", "prov")
     assert rt.committed_at_send == [True]
-    assert _queued(redis_client, rt.queue) == [("signals.fan_out", [body["id"]])]
+    assert _queued(redis_client, rt.queue_name) == [("signals.fan_out", [body["id"]])]
 
 
 def test_a_repeated_idempotency_key_409_with_the_existing_id(
@@ -137,7 +137,7 @@ def test_a_repeated_idempotency_key_409_with_the_existing_id(
     assert first.status_code == 201 and again.status_code == 409
     assert again.json()["id"] == first.json()["id"]
     assert _count(clean_db) == 1
-    assert len(_queued(redis_client, rt.queue)) == 1  # nothing new enqueued
+    assert len(_queued(redis_client, rt.queue_name)) == 1  # nothing new enqueued
 
 
 def test_429_with_retry_after_past_the_per_key_limit(

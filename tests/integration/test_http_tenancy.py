@@ -6,16 +6,19 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
+from dataclasses import replace
+from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from fastapi import Depends
 from sqlalchemy import Engine, text
 
 from persistence.unit_of_work import SqlAlchemyUnitOfWork
+from tests.fakes import RecordingQueue, Store, make_deps
 from tests.integration.http_support import VALID, FixedClock, count_signals, post
-from workers.handlers.agents import create_agent
-from workers.handlers.fan_out import FanOutDeps, fan_out
-from workers.handlers.keys import Principal, create_key
+from workers.handlers.operators.agents import create_agent
+from workers.handlers.operators.keys import Principal, create_key
+from workers.handlers.signals.fan_out import fan_out
 from workers.http.auth import require_scope
 
 Uows = Callable[[], SqlAlchemyUnitOfWork]
@@ -33,12 +36,14 @@ def _user(uows: Uows, email: str) -> uuid.UUID:
 
 
 def _reached(uows: Uows, signal_id: int) -> set[uuid.UUID]:
-    """The agents the signal's fan-out dispatches to (the real handler, a recording queue)."""
-    sent: list[uuid.UUID] = []
-    deps = FanOutDeps(uow=uows, dispatch=lambda _, ids: sent.extend(ids),
-                      metrics=lambda _: None, clock=FixedClock(), chunk_size=100)
+    """The agents the signal's fan-out reaches (the real handler: the first chunk runs
+    inline and leaves an execution row per agent, the others are queued)."""
+    queue = RecordingQueue()
+    deps = replace(make_deps(Store({}, []), now=datetime.now(UTC)), uow=uows, queue=queue)
     fan_out(signal_id, deps)
-    return set(sent)
+    with uows() as uow:
+        executed = {e.agent_id for e in uow.executions.for_signal(signal_id)}
+    return executed | {a for _, ids in queue.executes for a in ids}
 
 
 def test_a_key_reaches_only_its_own_users_agents(make_client: Callable[..., Any],

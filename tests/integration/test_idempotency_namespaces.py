@@ -15,8 +15,8 @@ from sqlalchemy import Engine, text
 from domain.signals import parse_signal
 from persistence.unit_of_work import SqlAlchemyUnitOfWork
 from tests.integration.http_support import VALID, FixedClock, count_signals, post
-from workers.handlers.ingest import ingest
-from workers.handlers.keys import create_key
+from workers.handlers.operators.keys import create_key
+from workers.handlers.signals.ingest import ingest
 from workers.ingest.stream import StreamIngestor
 
 Uows = Callable[[], SqlAlchemyUnitOfWork]

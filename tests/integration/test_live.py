@@ -21,9 +21,9 @@ from tests.integration.live_support import Live, close_chains, live
 from tests.invariants import assert_ledger_invariant
 from tests.litesvm_chain import TOKEN_2022
 from tests.live_fakes import JUPITER, MINT
-from workers.handlers.live import execute_live
-from workers.handlers.live_record import record_landed
-from workers.handlers.reconcile import reconcile
+from workers.handlers.live.reconcile import reconcile
+from workers.handlers.live.record import record_landed
+from workers.handlers.live.swaps import execute_live
 
 __all__ = ["close_chains"]  # the fixture that stops each test's loopback server
 
@@ -162,10 +162,10 @@ def test_a_crash_after_send_is_reconciled_exactly_once(lv: Live) -> None:
     with lv.uow() as uow:  # what a second, racing resolver read
         snapshot = uow.submissions.get(sub.id)
     lv.clock.advance(1)
-    first = reconcile(lv.deps(), submitted_idle_s=0, intent_grace_s=300)
-    second = reconcile(lv.deps(), submitted_idle_s=0, intent_grace_s=300)
+    first = reconcile(lv.deps(idle=0, grace=300))
+    second = reconcile(lv.deps(idle=0, grace=300))
     assert first == {"confirmed": 1} and second == {}
-    assert record_landed(snapshot, lv.deps().record) is None  # a racing resolver: no-op
+    assert record_landed(snapshot, lv.deps()) is None  # a racing resolver: no-op
     assert len(_swaps(lv)) == 1 and len(lv.rows(m.AgentPosition)) == 1
     assert len(lv.chain.sent) == 1 and lv.chain.calls["swap"] == 1
     assert _execution(lv) == ("EXECUTED", "open", None)
@@ -180,7 +180,7 @@ def test_an_expired_blockhash_is_marked_failed_without_a_second_send(lv: Live) -
     outcome = lv.signal(agent_id)
     assert execute_live(outcome.submission_id, lv.deps()) == "expired"
     assert len(lv.chain.sent) == 1 and lv.chain.calls["swap"] == 1
-    assert reconcile(lv.deps(), submitted_idle_s=0, intent_grace_s=0) == {}
+    assert reconcile(lv.deps(idle=0, grace=0)) == {}
     [sub] = lv.rows(m.SwapSubmission)
     assert sub.status == "expired"
     assert _execution(lv) == ("FAILED", "none", "swap_expired")
@@ -196,10 +196,10 @@ def test_unconfirmed_swaps_resend_the_same_bytes_then_the_reconciler_expires_the
     assert execute_live(outcome.submission_id, lv.deps()) == "submitted"
     lv.clock.advance(1)
     assert len(lv.chain.sent) >= 2 and len({s.raw for s in lv.chain.sent}) == 1
-    assert reconcile(lv.deps(), submitted_idle_s=0, intent_grace_s=300) == {"pending": 1}
+    assert reconcile(lv.deps(idle=0, grace=300)) == {"pending": 1}
     lv.chain.block_height += lv.chain.validity + 1
     sends = len(lv.chain.sent)
-    assert reconcile(lv.deps(), submitted_idle_s=0, intent_grace_s=300) == {"expired": 1}
+    assert reconcile(lv.deps(idle=0, grace=300)) == {"expired": 1}
     assert len(lv.chain.sent) == sends and lv.chain.calls["swap"] == 1
 
 
@@ -262,7 +262,7 @@ def test_price_impact_too_high_at_every_size_skips(lv: Live) -> None:
 def test_a_lost_intent_is_failed_by_the_reconciler_and_never_sent(lv: Live) -> None:
     outcome = lv.signal(lv.agent())
     lv.clock.advance(600)
-    assert reconcile(lv.deps(), submitted_idle_s=60, intent_grace_s=120) == {"failed": 1}
+    assert reconcile(lv.deps(idle=60, grace=120)) == {"failed": 1}
     assert _execution(lv) == ("FAILED", "none", "not_submitted")
     assert execute_live(outcome.submission_id, lv.deps()) == "failed"  # a late task: no-op
     assert lv.chain.calls == {}

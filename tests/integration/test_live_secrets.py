@@ -26,10 +26,10 @@ from tests.services import ROOT
 from tests.unit.adapters.conftest import unsigned_tx_b64
 from workers import logging as fleet_logging
 from workers.adapters.wallets import load_wallets, redaction_strings
-from workers.handlers.agents import create_agent
-from workers.handlers.live import execute_live
-from workers.handlers.reconcile import reconcile
-from workers.handlers.wallets import assign, list_wallets
+from workers.handlers.live.reconcile import reconcile
+from workers.handlers.live.swaps import execute_live
+from workers.handlers.operators.agents import create_agent
+from workers.handlers.operators.wallets import assign, list_wallets
 
 __all__ = ["close_chains"]  # the fixture that stops each test's loopback server
 KEY = Keypair.from_base58_string(SECRET_B58)
@@ -83,10 +83,10 @@ def _every_path(lv: Live) -> list[BaseException]:
     assert execute_live(lv.signal(agent_id).submission_id, lv.deps()) == "submitted"
     lv.chain.block_height += 1_000
     lv.clock.advance(1)
-    assert reconcile(lv.deps(), submitted_idle_s=0, intent_grace_s=0) == {"expired": 1}
+    assert reconcile(lv.deps(idle=0, grace=0)) == {"expired": 1}
     lv.signal(agent_id)
     lv.clock.advance(1)
-    assert reconcile(lv.deps(), submitted_idle_s=0, intent_grace_s=0) == {"failed": 1}
+    assert reconcile(lv.deps(idle=0, grace=0)) == {"failed": 1}
     return _errors(lv)
 
 
@@ -129,7 +129,7 @@ def test_no_secret_in_logs_exceptions_reprs_or_the_database(
     for exc in errors:
         assert_clean(f"{exc!s} {exc!r} {exc.__cause__!r} {exc.__context__!r}", "an exception")
     wallet = lv.registry.get(lv.address)
-    shown = [lv.registry, wallet, lv.deps(), lv.execution_deps(),
+    shown = [lv.registry, wallet, lv.deps(), lv.deps().venue,
              list_wallets(lv.uow(), {lv.address: "WALLET_1"})]
     assert_clean(" ".join(f"{x!s} {x!r}" for x in shown), "a repr")
     assert_clean(_database_text(clean_db), "the database")

@@ -21,7 +21,7 @@ from tests.integration.http_support import VALID, FixedClock, post
 from tests.integration.ledger_support import BONK, WIF, funded_agent, open_position
 from tests.unit.test_monitoring import dashboard_series
 from workers import metrics
-from workers.handlers.keys import create_key
+from workers.handlers.operators.keys import create_key
 from workers.metrics_state import FleetState
 
 SUFFIXES = {"counter": ("_total", "_created"), "histogram": ("_bucket", "_sum", "_count",

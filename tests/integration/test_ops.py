@@ -31,7 +31,7 @@ from tests.integration.test_repositories import MINT, NOW, buy_tx, make_agent
 from tests.services import create_database, drop_database
 from workers.bootstrap import ServiceUrls
 from workers.doctor import BEAT_HEARTBEAT_KEY, Check, Doctor
-from workers.handlers.keys import create_key
+from workers.handlers.operators.keys import create_key
 from workers.settings import Settings
 from workers.tasks.heartbeat import beat_heartbeat
 

@@ -32,7 +32,7 @@ from tests.integration.ledger_support import (
     funded_agent,
     open_position,
 )
-from workers.handlers.keys import create_key
+from workers.handlers.operators.keys import create_key
 
 READ_ROUTES = ("/v1/agents", "/v1/agents/{agent_id}", "/v1/positions",
                "/v1/signals/{signal_id}/executions", "/v1/trades", "/v1/transactions",

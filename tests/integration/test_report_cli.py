@@ -6,7 +6,8 @@ from __future__ import annotations
 import json
 import sys
 from collections.abc import Iterator
-from datetime import timedelta
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal as D
 from pathlib import Path
 from typing import Any
@@ -24,13 +25,15 @@ from domain.ports import PriceQuote
 from domain.wallets import Wallet
 from persistence.db import make_session_factory
 from persistence.unit_of_work import SqlAlchemyUnitOfWork
+from tests.fakes import Store, make_deps
 from tests.integration.test_repositories import MINT, NOW, buy_tx, deposit_tx, make_agent
-from workers import runtime as runtime_module
+from workers import bootstrap as runtime_module
 from workers.adapters.prices import STATIC_PRICES_KEY, StaticPriceFeed
 from workers.cli import app
 from workers.cli import common as cli_common
 from workers.cli.trading import draw_plot
-from workers.handlers.report import ReportDeps, report, report_series
+from workers.handlers.operators.report import report, report_series
+from workers.handlers.shared.deps import Deps
 from workers.settings import get_settings
 
 BONK = "DezXAZ8z7PnrnRJjz3wXBoRgixCa6xjnB7YaB1pPB263"
@@ -79,9 +82,10 @@ def fleet_data(uow: SqlAlchemyUnitOfWork) -> Any:
     return alpha, beta
 
 
-def deps(engine: Engine) -> ReportDeps:
-    return ReportDeps(uow=lambda: SqlAlchemyUnitOfWork(make_session_factory(engine)),
-                      prices=NoPrices())
+def deps(engine: Engine) -> Deps:
+    factory = make_session_factory(engine)
+    return replace(make_deps(Store({}, []), now=datetime.now(UTC)),
+                   uow=lambda: SqlAlchemyUnitOfWork(factory), prices=NoPrices())
 
 
 def test_the_report_series_are_the_stored_snapshots_and_trades(
@@ -134,7 +138,7 @@ def cli(database_url: str, redis_url: str, tmp_path: Path,
 
 
 def _reset() -> None:
-    for built in (cli_common._container, runtime_module._runtime):
+    for built in (cli_common._container, runtime_module._container):
         if built is not None:
             built.dispose()
     cli_common._container = None

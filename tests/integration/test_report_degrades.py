@@ -21,10 +21,10 @@ from persistence.unit_of_work import SqlAlchemyUnitOfWork
 from tests.integration.cli_support import cli
 from tests.integration.ledger_support import BONK, T0, WIF, funded_agent, open_position
 from workers.adapters.prices import StaticPriceFeed
+from workers.bootstrap import SystemClock
 from workers.cli import app
 from workers.handlers.operators.money import withdraw
-from workers.handlers.report import ReportDeps, report, report_series
-from workers.runtime import SystemClock
+from workers.handlers.operators.report import ReportDeps, report, report_series
 
 __all__ = ["cli"]
 

@@ -12,8 +12,8 @@ from domain.errors import InvalidConfig
 from persistence.db import make_session_factory
 from persistence.unit_of_work import SqlAlchemyUnitOfWork
 from tests.e2e.test_pipeline import Clock
-from workers.handlers.agents import create_agent
-from workers.handlers.configs import trading_config, trading_config_or_error
+from workers.handlers.operators.agents import create_agent
+from workers.handlers.shared.configs import trading_config, trading_config_or_error
 
 LONG_NUMBER = '{"staleTrade": {"minHoldTimeMinutes": 1' + "0" * 5000 + "}}"
 DEEP = "[" * 3000 + "]" * 3000

@@ -13,7 +13,7 @@ import pytest
 
 from domain.errors import InvalidSignal
 from domain.json_text import JsonObject, repeated_key, with_default
-from workers.handlers.ingest import read_signal
+from workers.handlers.signals.ingest import read_signal
 from workers.ingest import task_json
 from workers.settings import Settings, get_settings, weak_secrets
 

@@ -15,9 +15,10 @@ from domain.errors import InvalidInput
 from domain.json_text import loads_exact
 from domain.signals import parse_signal
 from persistence import queries
+from workers.bootstrap import Container
 from workers.cli.common import console, container, emit, err_console, errors
 from workers.cli.operators import show_config
-from workers.handlers import agents as agent_cases
+from workers.handlers.operators import agents as agent_cases
 
 agents_app = typer.Typer(help="Create, list and configure agents.", no_args_is_help=True)
 signals_app = typer.Typer(help="Push and list signals.", no_args_is_help=True)
@@ -25,11 +26,8 @@ prices_app = typer.Typer(help="Static prices (the `static` feed).", no_args_is_h
 JsonOpt = typer.Option(False, "--json", help="Print JSON for scripts.")
 
 
-def _runtime() -> Any:
-    from workers.runtime import runtime
-
-    container()  # refuses a database not at head
-    return runtime()
+def _runtime() -> Container:
+    return container()  # refuses a database not at head
 
 
 def _read_config(path: Path | None) -> dict[str, Any] | None:

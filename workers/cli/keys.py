@@ -7,18 +7,16 @@ import uuid
 
 import typer
 
+from workers.bootstrap import Container
 from workers.cli.common import container, emit, err_console, errors
-from workers.handlers import keys as key_cases
+from workers.handlers.operators import keys as key_cases
 
 app = typer.Typer(help="API keys for HTTP ingest (a key is shown once, only its hash is kept).",
                   no_args_is_help=True)
 
 
-def _runtime():  # type: ignore[no-untyped-def]
-    from workers.runtime import runtime
-
-    container()  # refuses a database not at head
-    return runtime()
+def _runtime() -> Container:
+    return container()  # refuses a database not at head
 
 
 @app.command("create")

@@ -30,10 +30,7 @@ CsvOpt = typer.Option(False, "--csv", help="Print CSV (every column, full precis
 
 
 def _session() -> Any:
-    from workers.runtime import runtime
-
-    container()  # refuses a database not at head
-    return runtime().session_factory()
+    return container().session_factory()  # refuses a database not at head
 
 
 def parse_time(text: str | None, field: str, now: datetime) -> datetime | None:

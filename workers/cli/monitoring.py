@@ -25,10 +25,8 @@ def metrics(host: str = typer.Option("127.0.0.1", "--host"),
 
     from workers import metrics as fleet_metrics
     from workers.metrics_state import FleetState
-    from workers.runtime import runtime
 
-    container()
-    rt = runtime()
+    rt = container()
     if fleet_metrics.multiproc_dir() is None:
         err_console.print("note: PROMETHEUS_MULTIPROC_DIR is not set: only the fleet's state "
                           "is exported (set it to the directory the workers write to)")

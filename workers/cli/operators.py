@@ -11,6 +11,7 @@ from typing import Any
 import typer
 
 from domain.money import sol
+from workers.bootstrap import Container
 from workers.cli.common import container, errors
 from workers.handlers.operators import lifecycle, money
 
@@ -22,11 +23,8 @@ def _sol(amount: Decimal) -> str:
     return format(sol(amount).normalize(), "f")
 
 
-def _runtime() -> Any:
-    from workers.runtime import runtime
-
-    container()  # refuses a database not at head
-    return runtime()
+def _runtime() -> Container:
+    return container()  # refuses a database not at head
 
 
 def deposit(agent_id: uuid.UUID = AgentArg,

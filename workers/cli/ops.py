@@ -91,7 +91,7 @@ def authenticate_monitoring() -> None:
         if not getattr(handler.get, "authenticated", False):
             guarded = web.authenticated(handler.get)
             guarded.authenticated = True  # type: ignore[attr-defined]
-            handler.get = guarded  # type: ignore[method-assign]
+            handler.get = guarded
 
 
 def http_ingest(host: str = typer.Option("127.0.0.1", "--host"),

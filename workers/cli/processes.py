@@ -54,18 +54,15 @@ def beat() -> None:
 def ingest(consumer: str = typer.Option("", "--consumer",
                                         help="consumer name (default: host-pid)")) -> None:
     """Run the Redis Stream ingestor."""
+    import workers.celery_app  # noqa: F401 -- registers how fan-outs are enqueued
     from workers.ingest.stream import StreamIngestor
-    from workers.runtime import runtime
 
-    container()
-    rt = runtime()
+    rt = container()
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())
     name = consumer or f"{os.uname().nodename}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
-    StreamIngestor(rt.redis, rt.uow, rt.clock, rt.enqueue_fan_out, consumer=name,
-                   enqueue_batch=rt.enqueue_fan_out_batch,
-                   vocabulary=rt.settings.vocabulary).run(stop)
+    StreamIngestor(rt.redis, rt.deps, consumer=name).run(stop)
 
 
 def run(demo: bool = typer.Option(True, "--demo/--no-demo",
@@ -103,13 +100,12 @@ def _fresh_metrics_dir(settings: Settings) -> str:
 
 def _seed(env: dict[str, str]) -> bool:
     """Seed the demo with the demo's settings (its replay feed), in this process."""
-    from workers.runtime import Runtime
     from workers.settings import Settings
 
     saved = dict(os.environ)
     os.environ.update(env)
     try:
-        rt = Runtime(Settings())
+        rt = Container(Settings())
         seeded = seed(rt)
         rt.dispose()
     finally:

@@ -5,21 +5,18 @@ from __future__ import annotations
 from collections.abc import Sequence
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
 
 import typer
 
 from workers.adapters.prices import StaticPriceFeed, Tick
+from workers.bootstrap import Container
 from workers.cli.common import container, err_console, errors, progress_bar
 from workers.price_replay import PriceSink, Timer, duration_seconds, load_ticks, parse_speed
 from workers.price_replay import replay as replay_ticks
 
 
-def _runtime() -> Any:
-    from workers.runtime import runtime
-
-    container()  # refuses a database not at head
-    return runtime()
+def _runtime() -> Container:
+    return container()  # refuses a database not at head
 
 
 def replay(file: Path = typer.Argument(..., help="JSONL ticks: offset_s, token, price_sol, "

@@ -7,6 +7,7 @@ from typing import Any, TypeVar
 
 import typer
 
+from workers.bootstrap import Container
 from workers.cli.common import console, container, errors, progress_bar
 
 app = typer.Typer(help="Hourly balance snapshots (the equity curve's data).",
@@ -14,24 +15,20 @@ app = typer.Typer(help="Hourly balance snapshots (the equity curve's data).",
 T = TypeVar("T")
 
 
-def _runtime() -> Any:
-    from workers.runtime import runtime
-
-    container()  # refuses a database not at head
-    return runtime()
+def _runtime() -> Container:
+    return container()  # refuses a database not at head
 
 
 @app.command("take")
 def take() -> None:
     """Snapshot every agent wallet for the current UTC hour (upsert: safe to repeat)."""
-    from workers.handlers.snapshots import snapshot
-    from workers.position_jobs import snapshot_deps
+    from workers.handlers.positions.snapshots import snapshot
 
     with errors(), progress_bar() as bar:
         def track(wallets: Sequence[T]) -> Iterable[T]:
             return _tracked(bar, wallets)
 
-        written = snapshot(snapshot_deps(_runtime()), track)
+        written = snapshot(_runtime().deps, track)
     console.print(f"snapshot written for {written} wallets")
 
 

@@ -12,10 +12,12 @@ from typing import TYPE_CHECKING, Any
 import typer
 
 from domain.errors import InvalidInput
+from workers.bootstrap import Container
 from workers.cli.common import console, container, emit, err_console, errors
-from workers.handlers.manual_close import close_position
-from workers.handlers.report import AgentReport, ReportDeps, report_series
-from workers.handlers.report import report as report_case
+from workers.handlers.operators.report import AgentReport, report_series
+from workers.handlers.operators.report import report as report_case
+from workers.handlers.positions.manual_close import close_position
+from workers.handlers.shared.deps import Deps
 
 if TYPE_CHECKING:
     from workers.plots import Plotted
@@ -24,11 +26,8 @@ _SINCE = re.compile(r"(\d+)([hd])")
 JsonOpt = typer.Option(False, "--json", help="Print JSON for scripts.")
 
 
-def _runtime() -> Any:
-    from workers.runtime import runtime
-
-    container()  # refuses a database not at head
-    return runtime()
+def _runtime() -> Container:
+    return container()  # refuses a database not at head
 
 
 def parse_since(text: str, now: datetime) -> datetime | None:
@@ -51,16 +50,15 @@ def report(agent: uuid.UUID | None = typer.Option(None, "--agent"),
                                             "equity curve and PnL per closed trade"),
            as_json: bool = JsonOpt) -> None:
     """Realized and unrealized PnL, win rate, average return, trades, fees, max drawdown."""
-    from workers.position_jobs import report_deps
 
     with errors():
         if plot is not None:
             _check_plot_path(plot)  # before any work: a bad path fails fast
         rt = _runtime()
         start = parse_since(since, rt.clock.now())
-        reports = report_case(agent, start, report_deps(rt))
+        reports = report_case(agent, start, rt.deps)
         if plot is not None:
-            draw_plot(plot, agent, start, since, report_deps(rt))
+            draw_plot(plot, agent, start, since, rt.deps)
     rows = [report_row(r, as_json=as_json) for r in reports]
     emit(rows, as_json=as_json, title=f"performance (since {since})")
     unpriced = [p for r in reports for p in r.positions if p.price_sol is None]
@@ -94,7 +92,7 @@ def _check_plot_path(path: Path) -> None:
 
 
 def draw_plot(path: Path, agent: uuid.UUID | None, start: datetime | None, since: str,
-              deps: ReportDeps) -> Plotted:
+              deps: Deps) -> Plotted:
     """Gather the report's series and draw them to ``path`` (matplotlib loads only here)."""
     from workers.plots import Bars, curves_from, draw_report
 
@@ -107,11 +105,10 @@ def draw_plot(path: Path, agent: uuid.UUID | None, start: datetime | None, since
 
 def close(position_id: uuid.UUID) -> None:
     """Sell a position's whole holding now (close reason ``manual``)."""
-    from workers.position_jobs import manual_close_deps
 
     with errors():
         rt = _runtime()
-        result = close_position(position_id, manual_close_deps(rt))
+        result = close_position(position_id, rt.deps)
     if not result.closed:
         console.print(f"not closed: {result.reason}")
         raise typer.Exit(1)

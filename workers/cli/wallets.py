@@ -12,17 +12,15 @@ from typing import Any
 import typer
 
 from domain.errors import InvalidInput
+from workers.bootstrap import Container
 from workers.cli.common import console, container, emit, err_console, errors
-from workers.handlers import wallets as wallet_cases
+from workers.handlers.operators import wallets as wallet_cases
 
 app = typer.Typer(help="Live wallets (keys from WALLET_1, WALLET_2, …).", no_args_is_help=True)
 
 
-def _runtime() -> Any:
-    from workers.runtime import runtime
-
-    container()  # refuses a database not at head
-    return runtime()
+def _runtime() -> Container:
+    return container()  # refuses a database not at head
 
 
 def _loaded(rt: Any) -> dict[str, str]:

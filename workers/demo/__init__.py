@@ -15,7 +15,7 @@ from typing import Any
 
 import redis
 
-from workers.handlers.agents import create_agent
+from workers.handlers.operators.agents import create_agent
 from workers.ingest.stream import SIGNALS_STREAM
 
 DEMO_DIR = Path(__file__).resolve().parent

@@ -1,4 +1,4 @@
-"""HTTP ingest (FastAPI): ``create_app(runtime)``; ``build`` is the uvicorn factory."""
+"""HTTP ingest (FastAPI): ``create_app(container)``; ``build`` is the uvicorn factory."""
 
 from workers.http.app import build, create_app
 

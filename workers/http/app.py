@@ -11,7 +11,6 @@ the routes (defined inside ``create_app``) at runtime.
 """
 
 import dataclasses
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Annotated, Any
 
@@ -23,16 +22,16 @@ from domain.channels import http_namespace
 from domain.errors import InvalidSignal
 from domain.json_text import REPEATED, RepeatedKey, loads_exact
 from domain.signals import parse_signal
-from domain.vocabulary import Vocabulary
-from workers.handlers.ingest import Ingested, store_signals
-from workers.handlers.keys import Principal
+from workers.bootstrap import Container
+from workers.handlers.operators.keys import Principal
+from workers.handlers.shared.deps import Deps
+from workers.handlers.signals.ingest import Ingested, store_signals
 from workers.http.auth import Gate, install_gate, require_scope, signal_owner
 from workers.http.errors import Duplicate, TooLarge, install_error_handlers
 from workers.http.metrics_api import metrics_router
 from workers.http.ratelimit import RateLimiter
 from workers.http.read_api import read_router
 from workers.http.schemas import REQUEST_BODY, RESPONSES, Health, SignalOut
-from workers.runtime import Runtime
 
 log = structlog.get_logger(__name__)
 DESCRIPTION = """Push trading signals to signalfleet over HTTP.
@@ -45,24 +44,21 @@ after the row commits. Errors name the bad field."""
 
 @dataclass(frozen=True)
 class IngestService:
-    runtime: Runtime
+    deps: Deps
     limiter: RateLimiter
-    enqueue_fan_out: Callable[[int], None]
     max_body_bytes: int
-    vocabulary: Vocabulary
 
     def store(self, payload: Any, principal: Principal) -> SignalOut:
-        rt = self.runtime
+        rt = self.deps
         signal = parse_signal(_checked(payload))
-        self.vocabulary.check(signal.signal_type)
+        rt.vocabulary.check(signal.signal_type)
         owner = signal_owner(principal, signal.user_id)
         if owner != principal.user_id:
             with rt.uow() as uow:
                 if not uow.users.exists(owner):
                     raise InvalidSignal("user_id", f"no user {owner}")
         signal = dataclasses.replace(signal, user_id=owner)
-        result: Ingested = store_signals([signal], rt.uow(), rt.clock, self.enqueue_fan_out,
-                                         namespace=http_namespace(principal.user_id))[0]
+        result: Ingested = store_signals([signal], rt, http_namespace(principal.user_id))[0]
         if not result.created:
             raise Duplicate(result.signal_id)
         with rt.uow() as uow:
@@ -108,18 +104,17 @@ async def read_json(request: Request, max_bytes: int) -> Any:
         raise InvalidSignal("payload", "not valid JSON") from None
 
 
-def create_app(runtime: Runtime, *,
-               enqueue_fan_out: Callable[[int], None] | None = None) -> FastAPI:
-    """The ASGI app on ``runtime``'s database and Redis (OpenAPI at /openapi.json, /docs)."""
-    settings = runtime.settings
+def create_app(container: Container, *, deps: Deps | None = None) -> FastAPI:
+    """The ASGI app on the container's database and Redis (OpenAPI at /openapi.json, /docs);
+    ``deps`` replaces the container's wiring (tests record the enqueued fan-outs)."""
+    settings = container.settings
     service = IngestService(
-        runtime=runtime,
-        limiter=RateLimiter(runtime.redis, settings.http_rate_limit_per_minute),
-        enqueue_fan_out=enqueue_fan_out or (lambda sid: runtime.send("signals.fan_out", sid)),
-        max_body_bytes=settings.http_max_body_bytes, vocabulary=settings.vocabulary)
+        deps=deps or container.deps,
+        limiter=RateLimiter(container.redis, settings.http_rate_limit_per_minute),
+        max_body_bytes=settings.http_max_body_bytes)
     app = FastAPI(title="signalfleet ingest", version="1", description=DESCRIPTION)
     install_error_handlers(app)
-    install_gate(app, Gate(runtime, service.limiter))
+    install_gate(app, Gate(container, service.deps, service.limiter))
     app.include_router(read_router())
     app.include_router(metrics_router())
     signals_key = Depends(require_scope("signals"))
@@ -141,10 +136,11 @@ def create_app(runtime: Runtime, *,
 
 
 def build() -> FastAPI:
-    """The uvicorn factory (``fleet http-ingest``): one runtime per process."""
-    from workers.runtime import runtime
+    """The uvicorn factory (``fleet http-ingest``): one container per process."""
+    import workers.celery_app  # noqa: F401 -- registers how fan-outs are enqueued
+    from workers.bootstrap import container
 
-    rt = runtime()
+    rt = container()
     rt.require_schema_at_head()
     rt.redis.ping()
     log.info("http.started", rate_limit_per_minute=rt.settings.http_rate_limit_per_minute)

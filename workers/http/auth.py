@@ -6,7 +6,7 @@ A route declares what it needs with ``Depends(require_scope("read"))`` (or ``"si
 holds every scope), and counts the request against the key's rate limit: 401 for a missing,
 unknown or revoked key, 403 for a missing scope, 429 past the limit.
 
-``create_app`` installs the :class:`Gate` (runtime + limiter) on ``app.state.gate``; a router
+``create_app`` installs the :class:`Gate` (the deps + limiter) on ``app.state.gate``; a router
 of another module needs nothing but this module.
 
 No ``from __future__ import annotations`` here: FastAPI reads the dependency's annotations at
@@ -21,10 +21,11 @@ from typing import Annotated
 from fastapi import FastAPI, Request, Security
 from fastapi.security import APIKeyHeader
 
-from workers.handlers.keys import SCOPES, Forbidden, Principal, authenticate
+from workers.bootstrap import Container
+from workers.handlers.operators.keys import SCOPES, Forbidden, Principal, authenticate
+from workers.handlers.shared.deps import Deps
 from workers.http.errors import RateLimited
 from workers.http.ratelimit import RateLimiter
-from workers.runtime import Runtime
 
 API_KEY = APIKeyHeader(name="X-API-Key", auto_error=False,
                        description="a key from `fleet keys create --scope signals|read|admin`")
@@ -32,11 +33,12 @@ API_KEY = APIKeyHeader(name="X-API-Key", auto_error=False,
 
 @dataclass(frozen=True)
 class Gate:
-    runtime: Runtime
+    container: Container  # the process's infrastructure (read API, metrics)
+    deps: Deps  # the use cases' ports (tests may replace some)
     limiter: RateLimiter
 
     def authorize(self, presented: str | None, scope: str) -> Principal:
-        rt = self.runtime
+        rt = self.deps
         principal = authenticate(rt.uow(), rt.clock, presented, scope)
         verdict = self.limiter.hit(str(principal.key_id), rt.clock.now().timestamp())
         if not verdict.allowed:

@@ -8,7 +8,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
 from domain.errors import InvalidInput, TransientError
-from workers.handlers.keys import Forbidden, Unauthenticated
+from workers.handlers.operators.keys import Forbidden, Unauthenticated
 from workers.metrics import signal_rejected
 
 log = structlog.get_logger(__name__)

@@ -31,7 +31,7 @@ def metrics_router() -> APIRouter:
     async def scrape(request: Request) -> Response:
         gate: Gate = request.app.state.gate
         await run_in_threadpool(gate.authorize, _presented(request), "metrics")
-        registry = metrics.registry(FleetState(gate.runtime))
+        registry = metrics.registry(FleetState(gate.container))
         body = await run_in_threadpool(generate_latest, registry)
         return Response(body, media_type=CONTENT_TYPE_LATEST,
                         headers={"Cache-Control": "no-store"})

@@ -23,9 +23,10 @@ from domain.config import TradingConfig, take_profit_levels
 from domain.errors import InvalidConfig, InvalidInput
 from domain.money import HUNDRED, in_context, price
 from persistence import listings, views
-from workers.handlers.configs import trading_config
-from workers.handlers.keys import Principal
-from workers.handlers.report import report
+from workers.bootstrap import Container
+from workers.handlers.operators.keys import Principal
+from workers.handlers.operators.report import report
+from workers.handlers.shared.configs import trading_config
 from workers.http.auth import require_scope
 from workers.http.read_models import (
     AgentOut,
@@ -43,8 +44,6 @@ from workers.http.read_models import (
     TransactionsPage,
 )
 from workers.http.schemas import FieldError, Problem
-from workers.position_jobs import report_deps
-from workers.runtime import Runtime
 
 MINT_PATTERN = "^[1-9A-HJ-NP-Za-km-z]{32,44}$"
 CloseReason = Literal["stop_loss", "take_profit", "stale_trade", "signal", "manual", "burn"]
@@ -91,7 +90,7 @@ BAD_FILTER: Responses = {400: _problem("an unknown query parameter or a bad filt
 
 
 def _session(request: Request) -> Iterator[Session]:
-    runtime: Runtime = request.app.state.gate.runtime
+    runtime: Container = request.app.state.gate.container
     with runtime.session_factory() as session:
         yield session
 
@@ -192,9 +191,9 @@ def read_router() -> APIRouter:
     def performance(request: Request, agent_id: AgentId, who: Reader, db: Db,
                     since: Since = None) -> PerformanceOut:
         _visible(db, who, agent_id)
-        rt: Runtime = request.app.state.gate.runtime
+        gate = request.app.state.gate
         start = _aware(since)
-        [r] = report(agent_id, start, report_deps(rt))
+        [r] = report(agent_id, start, gate.deps)
         p = r.performance
         return PerformanceOut(
             agent_id=r.agent_id, name=r.name, since=start, realized_pnl_sol=p.realized_pnl_sol,

@@ -12,41 +12,38 @@ other channel can claim one (domain/channels.py).
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cached_property
-from typing import Any
+from typing import Any, cast
 
 import redis
 import structlog
+from redis import Redis
 
 from domain.channels import STREAM
 from domain.errors import TransientError
 from domain.json_text import REPEATED, RepeatedKey, loads_exact
-from domain.ports import Clock, UnitOfWork
 from domain.signals import Signal, absent
-from domain.vocabulary import DEFAULT_VOCABULARY, Vocabulary
-from workers.handlers.ingest import Rejected, store_signals, validate
+from domain.vocabulary import Vocabulary
+from workers.handlers.shared.deps import Deps
+from workers.handlers.signals.ingest import Rejected, store_signals, validate
 from workers.ingest.dead_letters import dead_letter
 
 log = structlog.get_logger(__name__)
 SIGNALS_STREAM = "signalfleet:signals"
 GROUP = "ingestors"
+StreamRead = list[tuple[Any, list[tuple[Any, dict[Any, Any]]]]] | None  # XREADGROUP's reply
 HEARTBEAT_KEY = "sf:ingestors:{}"  # refreshed every poll; `fleet doctor` reads it
 
 
 @dataclass(frozen=True)
 class StreamIngestor:
-    redis: redis.Redis
-    uow: Callable[[], UnitOfWork]
-    clock: Clock
-    enqueue_fan_out: Callable[[int], None]
+    redis: Redis
+    deps: Deps
     consumer: str
-    enqueue_batch: Callable[[list[int]], None] | None = None
     batch_size: int = 500
     block_ms: int = 1000
     reclaim_idle_ms: int = 30_000
-    vocabulary: Vocabulary = DEFAULT_VOCABULARY
 
     def ensure_group(self) -> None:
         try:
@@ -78,23 +75,25 @@ class StreamIngestor:
     def poll(self) -> int:
         """One round: this consumer's own unacknowledged messages (a batch the database
         refused), then those abandoned by a dead consumer, then new ones."""
-        own = self.redis.xreadgroup(GROUP, self.consumer, {SIGNALS_STREAM: "0"},
-                                    count=self.batch_size)
+        own = cast(StreamRead, self.redis.xreadgroup(
+            GROUP, self.consumer, {SIGNALS_STREAM: "0"}, count=self.batch_size))
         messages = [m for _, batch in own or [] for m in batch if m[1]]
         if not messages:
-            reclaimed = self._raw.xautoclaim(SIGNALS_STREAM, GROUP, self.consumer,
-                                              self.reclaim_idle_ms, "0-0", count=self.batch_size)
+            reclaimed = cast(list[Any], self._raw.xautoclaim(
+                SIGNALS_STREAM, GROUP, self.consumer, self.reclaim_idle_ms, "0-0",
+                count=self.batch_size))
             messages = list(reclaimed[1]) if reclaimed else []
         if not messages:
-            read = self._raw.xreadgroup(GROUP, self.consumer, {SIGNALS_STREAM: ">"},
-                                         count=self.batch_size, block=self.block_ms)
+            read = cast(StreamRead, self._raw.xreadgroup(
+                GROUP, self.consumer, {SIGNALS_STREAM: ">"}, count=self.batch_size,
+                block=self.block_ms))
             messages = [m for _, batch in read or [] for m in batch]
         if messages:
             self.handle(messages)
         return len(messages)
 
     @cached_property
-    def _raw(self) -> redis.Redis:
+    def _raw(self) -> Redis:
         """Reads as bytes: a payload that is not UTF-8 is dead-lettered; decoded by the
         client it raised out of the read and stopped the ingestor at every restart."""
         pool = self.redis.connection_pool
@@ -109,7 +108,7 @@ class StreamIngestor:
             message_id = _text(raw_id)
             ids.append(message_id)
             raw = _text(fields.get("payload", fields.get(b"payload", "")))
-            parsed = _parse(message_id, fields, self.vocabulary)
+            parsed = _parse(message_id, fields, self.deps.vocabulary)
             if isinstance(parsed, Rejected):
                 self._reject(message_id, raw, parsed)
             else:
@@ -131,8 +130,7 @@ class StreamIngestor:
         """The batch in one transaction; if the database refuses it for a reason other than
         being unavailable, one by one, so one bad message never blocks the stream."""
         try:
-            store_signals([s for _, _, s in valid], self.uow(), self.clock,
-                          self.enqueue_fan_out, self.enqueue_batch, namespace=STREAM)
+            store_signals([s for _, _, s in valid], self.deps, STREAM)
             return
         except TransientError:
             raise
@@ -140,8 +138,7 @@ class StreamIngestor:
             log.exception("ingest.batch_refused", size=len(valid))
         for message_id, raw, signal in valid:
             try:
-                store_signals([signal], self.uow(), self.clock, self.enqueue_fan_out,
-                              namespace=STREAM)
+                store_signals([signal], self.deps, STREAM)
             except TransientError:
                 raise
             except Exception as exc:

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-from workers.celery_app import app
-from workers.handlers.snapshots import snapshot
-from workers.position_jobs import snapshot_deps
-from workers.runtime import runtime
-from workers.tasks.base import FleetTask
+from workers.bootstrap import container
+from workers.handlers.positions.snapshots import snapshot
+from workers.tasks.base import FleetTask, fleet_task
 
 
-@app.task(name="balances.snapshot", base=FleetTask, bind=True)
+@fleet_task("balances.snapshot")
 def take_snapshot(self: FleetTask) -> int:
-    return snapshot(snapshot_deps(runtime()))
+    return snapshot(container().deps)

@@ -3,17 +3,21 @@ message, and retries with backoff + jitter for transient errors only."""
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import Any, Concatenate, ParamSpec, TypeVar, cast
 
 import structlog
 from celery import Task
 
 from domain.errors import TransientError
+from workers.bootstrap import container
+from workers.celery_app import app
 from workers.ingest.dead_letters import DEAD_TASKS_STREAM, dead_task  # noqa: F401  (re-exported)
-from workers.runtime import runtime
 
 log = structlog.get_logger(__name__)
 DELIVERY_KEY = "sf:deliveries:{}"
+P = ParamSpec("P")
+R = TypeVar("R")
 
 
 class FleetTask(Task):  # type: ignore[misc]
@@ -27,7 +31,7 @@ class FleetTask(Task):  # type: ignore[misc]
     @property
     def max_retries(self) -> int:
         """Retries of a transient failure (``SIGNALFLEET_TASK_MAX_RETRIES``), then it fails."""
-        return runtime().settings.task_max_retries
+        return container().settings.task_max_retries
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         request = self.request
@@ -39,9 +43,9 @@ class FleetTask(Task):  # type: ignore[misc]
 
     def _poisoned(self, request: Any, args: tuple[Any, ...]) -> bool:
         """Count deliveries of this message (retries are new messages with the same id)."""
-        r = runtime().redis
+        r = container().redis
         key = DELIVERY_KEY.format(request.id)
-        deliveries = int(r.incr(key))
+        deliveries = cast(int, r.incr(key))
         r.expire(key, 86_400)
         if deliveries - (request.retries or 0) <= self.max_deliveries:
             return False
@@ -51,5 +55,16 @@ class FleetTask(Task):  # type: ignore[misc]
 
     def on_failure(self, exc: BaseException, task_id: str, args: Any, kwargs: Any,
                    einfo: Any) -> None:
-        dead_task(runtime().redis, self.name, task_id, args, f"{type(exc).__name__}: {exc}")
+        dead_task(container().redis, self.name, task_id, args, f"{type(exc).__name__}: {exc}")
         log.error("task.failed", error=type(exc).__name__)
+
+
+def fleet_task(name: str) -> Callable[[Callable[Concatenate[FleetTask, P], R]], Callable[P, R]]:
+    """Register a bound ``FleetTask`` under its stable name; typed, where Celery's own
+    decorator is not (the task is sent by name, ``TaskQueue`` in workers/bootstrap.py)."""
+
+    def register(fn: Callable[Concatenate[FleetTask, P], R]) -> Callable[P, R]:
+        task: Callable[P, R] = app.task(name=name, base=FleetTask, bind=True)(fn)
+        return task
+
+    return register

@@ -21,22 +21,25 @@ _in_beat = False
 def beat_heartbeat(client: redis.Redis | None = None) -> None:
     try:
         if client is None:
-            from workers.runtime import runtime
+            from workers.bootstrap import container
 
-            client = runtime().redis
+            client = container().redis
         client.set(BEAT_HEARTBEAT_KEY, f"{time.time():.3f}", ex=HEARTBEAT_TTL_SECONDS)
     except redis.RedisError as exc:
         log.warning("beat.heartbeat_failed", error=type(exc).__name__)
 
 
-@beat_init.connect
 def _beat_started(**_: Any) -> None:
     global _in_beat
     _in_beat = True
     beat_heartbeat()
 
 
-@before_task_publish.connect
 def _published(**_: Any) -> None:
     if _in_beat:
         beat_heartbeat()
+
+
+# Celery's signal decorators are untyped: connect the typed functions by call.
+beat_init.connect(_beat_started)
+before_task_publish.connect(_published)

@@ -4,22 +4,18 @@ from __future__ import annotations
 
 import structlog
 
-from workers.celery_app import app
-from workers.handlers.live import execute_live
-from workers.handlers.reconcile import reconcile as reconcile_handler
-from workers.runtime import as_uuids, runtime
-from workers.tasks.base import FleetTask
+from workers.bootstrap import as_uuids, container
+from workers.handlers.live.reconcile import reconcile as reconcile_handler
+from workers.handlers.live.swaps import execute_live
+from workers.tasks.base import FleetTask, fleet_task
 
 
-@app.task(name="live.execute", base=FleetTask, bind=True)
+@fleet_task("live.execute")
 def execute(self: FleetTask, submission_id: str) -> str:
     structlog.contextvars.bind_contextvars(submission_id=submission_id)
-    return execute_live(as_uuids([submission_id])[0], runtime().live_deps())
+    return execute_live(as_uuids([submission_id])[0], container().deps)
 
 
-@app.task(name="live.reconcile", base=FleetTask, bind=True)
+@fleet_task("live.reconcile")
 def reconcile(self: FleetTask) -> dict[str, int]:
-    rt = runtime()
-    s = rt.settings
-    return reconcile_handler(rt.live_deps(), submitted_idle_s=s.live_submitted_idle_seconds,
-                             intent_grace_s=s.live_intent_grace_seconds)
+    return reconcile_handler(container().deps)

@@ -4,15 +4,14 @@ from __future__ import annotations
 
 import time
 
-from workers.celery_app import app
-from workers.runtime import runtime
-from workers.tasks.base import FleetTask
+from workers.bootstrap import container
+from workers.tasks.base import FleetTask, fleet_task
 
 PING_LATENCY_KEY = "sf:ops:ping-latency"
 
 
-@app.task(name="ops.ping", base=FleetTask, bind=True)
+@fleet_task("ops.ping")
 def ping(self: FleetTask, sent_at: float | None = None) -> None:
     """With ``sent_at`` (epoch seconds), push the enqueue-to-start delay onto a Redis list."""
     if sent_at is not None:
-        runtime().redis.rpush(PING_LATENCY_KEY, f"{time.time() - sent_at:.6f}")
+        container().redis.rpush(PING_LATENCY_KEY, f"{time.time() - sent_at:.6f}")

@@ -5,35 +5,25 @@ from __future__ import annotations
 import uuid
 from datetime import timedelta
 from decimal import Decimal as D
-from typing import Any
 
 import pytest
 
 from domain.errors import InvalidInput
 from domain.performance import Snapshot
 from domain.ports import PriceQuote
-from persistence.repositories.snapshots import StoredSnapshot
+from domain.records import StoredSnapshot
+from tests.fakes import Store, make_deps
 from tests.unit.domain.helpers import AGENT_ID, T0
-from tests.unit.handlers.sweep_fakes import FakeSwaps, FakeUnitOfWork, Store
-from tests.unit.handlers.test_sweep import NOW, WALLET, Clock, only, store
+from tests.unit.handlers.test_sweep import NOW, TOKEN, WALLET, only, store
 from workers.cli.trading import parse_since
-from workers.handlers.manual_close import ManualCloseDeps, close_position
-from workers.handlers.report import ReportDeps, report
+from workers.handlers.operators.report import report
+from workers.handlers.positions.manual_close import close_position
+from workers.handlers.shared.deps import Deps
 
 
-class Feed:
-    def __init__(self, price: str | None) -> None:
-        self.price = price
-
-    def get_prices(self, tokens: Any) -> dict[str, PriceQuote]:
-        return {} if self.price is None else {
-            t: PriceQuote(t, D(self.price), NOW, "static") for t in tokens}
-
-
-def close_deps(s: Store, price: str | None = "0.0012") -> ManualCloseDeps:
-    return ManualCloseDeps(uow=lambda: FakeUnitOfWork(s), prices=Feed(price),
-                           swaps=lambda mode, wallet: FakeSwaps(), write_cache=lambda t: None,
-                           clock=Clock())
+def close_deps(s: Store, price: str | None = "0.0012") -> Deps:
+    feed = {} if price is None else {TOKEN: PriceQuote(TOKEN, D(price), NOW, "static")}
+    return make_deps(s, now=NOW, feed=feed)
 
 
 def test_a_manual_close_sells_everything_with_reason_manual() -> None:
@@ -62,8 +52,7 @@ def test_the_report_uses_the_one_performance_formula() -> None:
         s.snapshots.append(StoredSnapshot(AGENT_ID, WALLET.wallet_address,
                                           T0 + timedelta(hours=hour),
                                           Snapshot(D(value), D(0), D(0), D(value))))
-    [row] = report(None, None, ReportDeps(uow=lambda: FakeUnitOfWork(s),  # type: ignore[arg-type]
-                                          prices=Feed("0.0005")))
+    [row] = report(None, None, close_deps(s, "0.0005"))
     p = row.performance
     assert (p.closed_trades, p.open_positions, p.win_rate_percent) == (1, 1, D(100))
     assert p.realized_pnl_sol == D("0.199995")

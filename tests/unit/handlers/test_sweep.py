@@ -1,8 +1,9 @@
-"""The sweep and price-refresh handlers on in-memory fakes (docs/rules.md §6–§10)."""
+"""The sweep and price-refresh handlers on in-memory fakes (docs/rules.md §7–§10)."""
 
 from __future__ import annotations
 
 import uuid
+from dataclasses import replace
 from datetime import timedelta
 from decimal import Decimal as D
 from typing import Any
@@ -13,11 +14,11 @@ from domain.agents import Agent
 from domain.ledger import SOL_MINT
 from domain.ports import PriceQuote
 from domain.wallets import Wallet
+from tests.fakes import FakeUnitOfWork, RecordingQueue, Store, make_deps
 from tests.unit.domain.helpers import AGENT_ID, T0, TOKEN_B, USER_ID, position
-from tests.unit.handlers.sweep_fakes import FakeSwaps, FakeUnitOfWork, Store
-from workers.handlers.prices import PriceDeps, refresh_prices
-from workers.handlers.sweep import SweepDeps, sweep, token_batches
-from workers.handlers.trades import Touched
+from workers.handlers.positions.prices import refresh_prices
+from workers.handlers.positions.sweep import sweep, sweep_all
+from workers.handlers.shared.deps import Deps, Policy
 
 NOW = T0 + timedelta(minutes=5)
 TOKEN = "7GCihgDB8fe6KNjn2MYtkzZcRjQy3t9GHdC8uHYmW2hr"
@@ -41,13 +42,9 @@ def store(config: dict[str, Any] | None = None, **changes: Any) -> Store:
     return s
 
 
-def deps(s: Store, cached: dict[str, PriceQuote], uow: Any = None) -> SweepDeps:
-    written: list[Touched] = []
-    return SweepDeps(uow=uow or (lambda: FakeUnitOfWork(s)),
-                     latest_prices=lambda tokens: {t: cached[t] for t in tokens if t in cached},
-                     swaps=lambda mode, wallet: FakeSwaps() if mode == "simulation" else None,
-                     write_cache=written.append, clock=Clock(),
-                     freshness=timedelta(seconds=30))
+def deps(s: Store, cached: dict[str, PriceQuote], uow: Any = None,
+         keys: tuple[str, ...] = ()) -> Deps:
+    return make_deps(s, now=NOW, cached=cached, uow=uow, keys=keys)
 
 
 def quote(price: str, age: int = 0, token: str = TOKEN) -> dict[str, PriceQuote]:
@@ -126,20 +123,17 @@ def test_tokens_are_swept_in_chunks() -> None:
     s = store()
     other = position(id=uuid.uuid4(), token_address=TOKEN_B)
     s.positions[other.id] = other
-    assert token_batches(lambda: FakeUnitOfWork(s), 1) == [[TOKEN], [TOKEN_B]]
-    assert token_batches(lambda: FakeUnitOfWork(s), 10) == [[TOKEN, TOKEN_B]]
+    for size, batches in ((1, [[TOKEN], [TOKEN_B]]), (10, [[TOKEN, TOKEN_B]])):
+        d = replace(deps(s, {}), policy=Policy(sweep_chunk_size=size))
+        assert sweep_all(d) == len(batches)
+        assert isinstance(d.queue, RecordingQueue) and d.queue.sweeps == batches
 
 
 def test_refresh_stores_history_and_caches_after_commit() -> None:
     s = store()
-    cached: list[PriceQuote] = []
-
-    class Feed:
-        def get_prices(self, tokens: Any) -> dict[str, PriceQuote]:
-            return quote("0.002")
-
-    refreshed = refresh_prices(PriceDeps(uow=lambda: FakeUnitOfWork(s),  # type: ignore[arg-type]
-                                         prices=Feed(), write_prices=cached.extend))
+    d = make_deps(s, now=NOW, feed=quote("0.002"))
+    refreshed = refresh_prices(d)
+    cached = list(d.cache.latest_prices([TOKEN]).values())
     assert refreshed == [TOKEN]
     assert [q.price_sol for q in s.prices] == [D("0.002")] == [q.price_sol for q in cached]
     assert s.commits == 1
@@ -158,7 +152,7 @@ def test_a_take_profit_that_leaves_nothing_closes_the_position() -> None:
 
 def test_an_agent_whose_stored_config_no_longer_validates_is_skipped_the_rest_swept() -> None:
     from domain.errors import InvalidConfig
-    from workers.handlers.sweep import INVALID_CONFIG
+    from workers.handlers.positions.sweep import INVALID_CONFIG
 
     s = store()  # AGENT_ID: a valid (default) config, due to be stopped out at 0.0006
     bad_id = uuid.UUID(int=0xBAD)

@@ -10,11 +10,11 @@ from typing import Any
 
 from domain.submissions import CLOSE, FAILED
 from domain.wallets import Wallet
+from tests.fakes import FakeUnitOfWork, RecordingQueue, Store
 from tests.unit.domain.helpers import AGENT_ID
-from tests.unit.handlers.sweep_fakes import FakeSwaps, FakeUnitOfWork, Store
 from tests.unit.handlers.test_sweep import TOKEN, deps, only, quote, store
-from workers.handlers.live_intents import LiveSwaps
-from workers.handlers.sweep import SweepDeps, sweep
+from workers.handlers.positions.sweep import sweep
+from workers.handlers.shared.deps import Deps
 
 LIVE = Wallet("live_wallet", AGENT_ID, "live")
 
@@ -25,11 +25,11 @@ def live_store(config: dict[str, Any] | None = None) -> Store:
     return s
 
 
-def live_deps(s: Store, price: str, sent: list[uuid.UUID]) -> SweepDeps:
-    def swaps(mode: str, wallet: str) -> Any:
-        return LiveSwaps(wallet) if mode == "live" else FakeSwaps()
-
-    return replace(deps(s, quote(price)), swaps=swaps, submit_live=sent.append)
+def live_deps(s: Store, price: str, sent: list[uuid.UUID], loaded: bool = True) -> Deps:
+    """``sent`` is the queue's list of submissions handed to ``live.execute``."""
+    d = deps(s, quote(price), keys=(LIVE.wallet_address,) if loaded else ())
+    queue = RecordingQueue(live=sent)
+    return replace(d, queue=queue)
 
 
 def test_a_live_stop_loss_records_a_close_intent_and_submits_it_after_commit() -> None:
@@ -66,6 +66,6 @@ def test_live_take_profit_and_dca_are_left_alone() -> None:
 
 def test_a_live_wallet_not_loaded_is_skipped() -> None:
     s, sent = live_store(), []
-    d = replace(live_deps(s, "0.0005", sent), swaps=lambda mode, wallet: None)
+    d = live_deps(s, "0.0005", sent, loaded=False)
     assert not sweep([TOKEN], d).actions and s.submissions == []
     assert isinstance(FakeUnitOfWork(s).submissions.in_flight(AGENT_ID), bool)

@@ -10,6 +10,7 @@ from decimal import Decimal
 from typing import Any
 
 from domain.config import TradingConfig
+from domain.errors import InvalidConfig
 from domain.ports import UnitOfWork
 
 _NUMBER = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d{1,3})?")
@@ -34,6 +35,8 @@ def effective_config(uow: UnitOfWork, agent_id: uuid.UUID) -> EffectiveConfig:
     with uow:
         uow.agents.get(agent_id)  # NotFound names the agent
         stored = uow.agents.get_config(agent_id)
+    if isinstance(stored, InvalidConfig):  # unreadable as stored: say so, naming the errors
+        raise InvalidConfig(stored.errors)
     effective = TradingConfig.from_dict(stored).to_dict()
     return EffectiveConfig(agent_id, stored, effective,
                            differences(TradingConfig.default().to_dict(), effective))

@@ -5,32 +5,17 @@ Safe to run twice at once: the repository's advisory lock lets one fold at a tim
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Protocol
 
 import structlog
 
-from domain.ports import Clock, UnitOfWork
+from workers.handlers.shared.deps import Deps
 
 log = structlog.get_logger(__name__)
 
 
-class PriceHistoryUnitOfWork(UnitOfWork, Protocol):
-    prices: Any  # TokenPriceRepository
-
-    def __enter__(self) -> PriceHistoryUnitOfWork: ...
-
-
-@dataclass(frozen=True)
-class PriceHistoryDeps:
-    uow: Callable[[], PriceHistoryUnitOfWork]
-    clock: Clock
-    raw_window: timedelta
-    span: timedelta = timedelta(minutes=10)  # raw rows folded per transaction
-    budget_seconds: float = 20.0  # well inside the task's soft time limit
+SPAN = timedelta(minutes=10)  # raw rows folded per transaction
+BUDGET_SECONDS = 20.0  # a run's time budget, well inside the task's soft time limit
 
 
 def raw_cutoff(now: datetime, raw_window: timedelta) -> datetime:
@@ -38,14 +23,14 @@ def raw_cutoff(now: datetime, raw_window: timedelta) -> datetime:
     return (now - raw_window).replace(second=0, microsecond=0)
 
 
-def downsample_prices(deps: PriceHistoryDeps) -> int:
+def downsample_prices(deps: Deps, budget_seconds: float = BUDGET_SECONDS) -> int:
     """Fold raw price rows older than the raw window into 1-minute bars; returns the raw
     rows folded by this run."""
-    cutoff = raw_cutoff(deps.clock.now(), deps.raw_window)
-    folded, deadline = 0, time.monotonic() + deps.budget_seconds
-    while time.monotonic() < deadline:
+    cutoff = raw_cutoff(deps.clock.now(), deps.policy.price_history_raw)
+    folded, deadline = 0, deps.monotonic() + budget_seconds
+    while deps.monotonic() < deadline:
         with deps.uow() as uow:
-            rows = int(uow.prices.fold_into_bars(cutoff, deps.span))
+            rows = uow.prices.fold_into_bars(cutoff, SPAN)
             uow.commit()
         if rows == 0:
             break

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import uuid
 from decimal import Decimal
-from typing import Any
 
 from domain.agents import TRADING_MODES, Agent
 from domain.config import TradingConfig
@@ -14,13 +13,14 @@ from domain.json_text import unstorable
 from domain.ledger import SOL_MINT, SOL_SYMBOL, Transaction
 from domain.money import sol
 from domain.ports import Clock, UnitOfWork
+from domain.records import ConfigJson
 from domain.wallets import Wallet, new_simulation_address
 
 DEFAULT_OPERATOR = "operator@localhost"
 
 
 def create_agent(uow: UnitOfWork, clock: Clock, *, name: str, mode: str = "simulation",
-                 deposit_sol: Decimal = Decimal(0), config: dict[str, Any] | None = None,
+                 deposit_sol: Decimal = Decimal(0), config: ConfigJson | None = None,
                  user_email: str = DEFAULT_OPERATOR) -> uuid.UUID:
     if not 3 <= len(name.strip()) <= 50 or name != name.strip():
         raise InvalidInput("name", "must be 3 to 50 characters without surrounding spaces")
@@ -34,7 +34,7 @@ def create_agent(uow: UnitOfWork, clock: Clock, *, name: str, mode: str = "simul
         TradingConfig.from_dict(config)  # raises InvalidConfig listing every error
     with uow:
         agent = Agent(id=uuid.uuid4(), user_id=uow.users.get_or_create(user_email), name=name,
-                      trading_mode=mode)  # type: ignore[arg-type]
+                      trading_mode=mode)
         uow.agents.add(agent, config)
         wallet = Wallet(new_simulation_address(), agent.id, "simulation")
         uow.wallets.add(wallet)
@@ -54,7 +54,7 @@ def deposit(uow: UnitOfWork, wallet: Wallet, amount_sol: Decimal, clock: Clock) 
     return tx
 
 
-def set_config(uow: UnitOfWork, agent_id: uuid.UUID, config: dict[str, Any] | None) -> None:
+def set_config(uow: UnitOfWork, agent_id: uuid.UUID, config: ConfigJson | None) -> None:
     if config is not None:
         TradingConfig.from_dict(config)
     with uow:

@@ -1,12 +1,13 @@
-"""Use case: sweep the open positions of some tokens at their cached prices (docs/rules.md §6–§10).
+"""Use case: sweep the open positions of some tokens at their cached prices (docs/rules.md
+§7–§10).
 
-Per position, in the order of docs/rules.md §10: stop loss, take profit, stale trade, then DCA. A
-position is evaluated only with a fresh price; a stale or missing one skips it (never trade on a
-guess). Peak and stop-loss changes without a trade are saved together in one batched transaction.
-Every trade is its own transaction under the agent lock, re-evaluated against the position re-read
-FOR UPDATE, so two overlapping sweeps never sell (or buy) twice. A live position's exit records a
-``close`` intent (one in flight per agent) that ``live.execute`` runs after the commit; its
-take-profit sales and DCA buys are not run from the sweep.
+Per position, in the rules' order: stop loss, take profit, stale trade, then DCA. A position is
+evaluated only with a fresh price; a stale or missing one skips it (never trade on a guess).
+Peak and stop-loss changes without a trade are saved together in one batched transaction.
+Every trade is its own transaction under the agent lock, re-evaluated against the position
+re-read FOR UPDATE, so two overlapping sweeps never sell (or buy) twice. A live position's
+exit records a ``close`` intent (one in flight per agent) that ``live.execute`` runs after the
+commit; its take-profit sales and DCA buys are not run from the sweep.
 """
 
 from __future__ import annotations
@@ -14,51 +15,36 @@ from __future__ import annotations
 import dataclasses
 import uuid
 from collections import Counter
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
-from decimal import Decimal
+from datetime import datetime
 from functools import partial
 
 import structlog
 
 from domain import dca, exits, take_profit
 from domain.config import TradingConfig
+from domain.entry import Skip
 from domain.errors import InvalidConfig, TransientError
 from domain.ledger import SOL_MINT
-from domain.ports import Clock, PriceQuote, SwapExecutor, UnitOfWork
+from domain.ports import PriceQuote, UnitOfWork
 from domain.positions import Position
+from domain.records import StopChange
 from domain.stop_loss import StopLossDecision
 from domain.submissions import CLOSE
 from domain.wallets import Wallet
-from workers.handlers import partial_sales, trades
-from workers.handlers.configs import trading_config, trading_config_or_error
-from workers.handlers.live_intents import LiveSwaps, record_intent
-from workers.handlers.trades import Touched
+from workers.handlers.live.intents import Intent, record_intent
+from workers.handlers.shared import buying, trades
+from workers.handlers.shared.configs import trading_config, trading_config_or_error
+from workers.handlers.shared.deps import Deps
+from workers.handlers.shared.trades import Order, Touched
 
 log = structlog.get_logger(__name__)
 
-SwapsFor = Callable[[str, str], SwapExecutor | None]
-StopChange = tuple[uuid.UUID, Decimal | None, Decimal | None]  # (id, peak, stop-loss %)
 DCA = "dca"
 INVALID_CONFIG = "invalid_config"  # a skipped position's reason: its agent's config is invalid
 WALLET_TYPES = ("simulation", "live")
 LIVE_PREFIX = "live_"  # a report action: a live exit recorded (it fills in live.execute)
-
-
-def _no_live(submission_id: uuid.UUID) -> None:
-    raise RuntimeError("no live.execute dispatcher configured")
-
-
-@dataclass(frozen=True)
-class SweepDeps:
-    uow: Callable[[], UnitOfWork]
-    latest_prices: Callable[[Iterable[str]], Mapping[str, PriceQuote]]  # Cache.latest_prices
-    swaps: SwapsFor
-    write_cache: Callable[[Touched], None]
-    clock: Clock
-    freshness: timedelta
-    submit_live: Callable[[uuid.UUID], None] = _no_live  # enqueue live.execute
 
 
 @dataclass
@@ -70,14 +56,19 @@ class SweepReport:
     skipped_positions: dict[uuid.UUID, str] = field(default_factory=dict)  # id -> reason
 
 
-def token_batches(uow: Callable[[], UnitOfWork], chunk_size: int) -> list[list[str]]:
-    """The tokens with open positions, in chunks: one sweep task per chunk."""
-    with uow() as u:
-        tokens: list[str] = u.positions.open_tokens()
-    return [tokens[i:i + chunk_size] for i in range(0, len(tokens), chunk_size)]
+def sweep_all(deps: Deps) -> int:
+    """Enqueue one ``positions.sweep_tokens`` per chunk of tokens with open positions: a
+    slow token delays only its own chunk. Returns how many were enqueued."""
+    with deps.uow() as uow:
+        tokens: list[str] = uow.positions.open_tokens()
+    size = deps.policy.sweep_chunk_size
+    batches = [tokens[i:i + size] for i in range(0, len(tokens), size)]
+    for batch in batches:
+        deps.queue.sweep_tokens(batch)
+    return len(batches)
 
 
-def sweep(token_addresses: Sequence[str], deps: SweepDeps) -> SweepReport:
+def sweep(token_addresses: Sequence[str], deps: Deps) -> SweepReport:
     report = SweepReport()
     now = deps.clock.now()
     quotes = _fresh_quotes(token_addresses, deps, now, report)
@@ -92,7 +83,7 @@ def sweep(token_addresses: Sequence[str], deps: SweepDeps) -> SweepReport:
             if config is None:
                 _skip(position, INVALID_CONFIG, report)
                 continue
-            _one(position, quotes[position.token_address], config, deps, now, stops, report)
+            _one(position, quotes[position.token_address], config, deps, stops, report)
         _save_stops(stops, deps, now)
         report.stops_updated = len(stops)
     log.info("sweep.done", tokens=len(quotes), positions=len(positions),
@@ -101,11 +92,11 @@ def sweep(token_addresses: Sequence[str], deps: SweepDeps) -> SweepReport:
     return report
 
 
-def _fresh_quotes(tokens: Sequence[str], deps: SweepDeps, now: datetime,
+def _fresh_quotes(tokens: Sequence[str], deps: Deps, now: datetime,
                   report: SweepReport) -> dict[str, PriceQuote]:
     wanted = list(dict.fromkeys(tokens))
-    cached = deps.latest_prices(wanted)
-    oldest = now - deps.freshness
+    cached = deps.cache.latest_prices(wanted)
+    oldest = now - deps.policy.price_freshness
     fresh = {t: q for t, q in cached.items() if q.observed_at >= oldest}
     report.skipped_tokens = [t for t in wanted if t not in fresh]
     for token in report.skipped_tokens:
@@ -139,9 +130,9 @@ def _skip(position: Position, reason: str, report: SweepReport) -> None:
                 agent_id=str(position.agent_id), reason=reason)
 
 
-def _one(position: Position, quote: PriceQuote, config: TradingConfig, deps: SweepDeps,
-         now: datetime, stops: list[StopChange], report: SweepReport) -> None:
-    tick = exits.evaluate_tick(position, quote.price_sol, config, now)
+def _one(position: Position, quote: PriceQuote, config: TradingConfig, deps: Deps,
+         stops: list[StopChange], report: SweepReport) -> None:
+    tick = exits.evaluate_tick(position, quote.price_sol, config, deps.clock.now())
     if isinstance(tick.action, exits.Hold):
         if tick.stop_loss.changed:
             stops.append(_stop_change(position.id, tick.stop_loss))
@@ -162,7 +153,7 @@ def _stop_change(position_id: uuid.UUID, stop: StopLossDecision) -> StopChange:
     return (position_id, stop.peak_price, stop.stop_loss_percent)
 
 
-def _save_stops(stops: list[StopChange], deps: SweepDeps, now: datetime) -> None:
+def _save_stops(stops: list[StopChange], deps: Deps, now: datetime) -> None:
     if not stops:
         return
     with deps.uow() as uow:
@@ -171,7 +162,7 @@ def _save_stops(stops: list[StopChange], deps: SweepDeps, now: datetime) -> None
 
 
 def _act_locked(position_id: uuid.UUID, agent_id: uuid.UUID, quote: PriceQuote,
-                deps: SweepDeps) -> str | None:
+                deps: Deps) -> str | None:
     """Lock the agent, re-read the position FOR UPDATE, decide again and write."""
     touched = Touched()
     with deps.uow() as uow:
@@ -183,9 +174,10 @@ def _act_locked(position_id: uuid.UUID, agent_id: uuid.UUID, quote: PriceQuote,
         tick = exits.evaluate_tick(position, quote.price_sol, config, now)
         if tick.stop_loss.changed:
             uow.positions.update_stops([_stop_change(position.id, tick.stop_loss)], now)
+        order = Order(quote, now, touched)
         done = _apply(uow, _with_stop(position, tick.stop_loss, now), tick.action, config,
-                      quote, deps, now, touched)
-        uow.after_commit(lambda: deps.write_cache(touched))
+                      deps, order)
+        uow.after_commit(partial(deps.write_cache, touched))
         uow.commit()
     if done is not None:
         log.info("position.swept", action=done, position_id=str(position_id),
@@ -202,33 +194,34 @@ def _with_stop(position: Position, stop: StopLossDecision, now: datetime) -> Pos
 
 
 def _apply(uow: UnitOfWork, position: Position, action: object, config: TradingConfig,
-           quote: PriceQuote, deps: SweepDeps, now: datetime,
-           touched: Touched) -> str | None:
+           deps: Deps, order: Order) -> str | None:
     if isinstance(action, exits.Hold):
         return None
-    found = position_wallet(uow, position, deps.swaps)
-    if found is None:
+    wallet = position_wallet(uow, position)
+    if wallet is None:
         return None
-    wallet, swaps = found
-    if isinstance(swaps, LiveSwaps):
-        return _live_exit(uow, wallet, position, action, quote, deps.submit_live, now)
+    if wallet.wallet_type == "live":
+        if not deps.venue.has_key(wallet.wallet_address):
+            log.warning("sweep.wallet_not_loaded", position_id=str(position.id),
+                        wallet=position.wallet_address)
+            return None
+        return _live_exit(uow, wallet, position, action, deps, order)
+    paper, address = deps.paper, wallet.wallet_address
     if isinstance(action, exits.Exit):
-        fill = swaps.sell(wallet.wallet_address, position.token_address, position.holding, quote)
-        trades.close(uow, position, fill, quote, action.reason, None, now, touched)
+        fill = paper.sell(address, position.token_address, position.holding, order.quote)
+        trades.close(uow, position, fill, action.reason, order)
         return action.reason
     if isinstance(action, take_profit.TakeProfitDecision):
-        fill = swaps.sell(wallet.wallet_address, position.token_address, action.sell_amount,
-                          quote)
-        partial_sales.take_profit_sale(uow, position, action, fill, quote, now, touched)
+        fill = paper.sell(address, position.token_address, action.sell_amount, order.quote)
+        trades.take_profit_sale(uow, position, action, fill, order)
         return exits.TAKE_PROFIT
     if isinstance(action, dca.DcaDecision):
-        return _dca(uow, wallet, swaps, config, position, action, quote, now, touched)
+        return _dca(uow, wallet, config, position, action, deps, order)
     return None
 
 
 def _live_exit(uow: UnitOfWork, wallet: Wallet, position: Position, action: object,
-               quote: PriceQuote, submit_live: Callable[[uuid.UUID], None],
-               now: datetime) -> str | None:
+               deps: Deps, order: Order) -> str | None:
     """Record a live exit's ``close`` intent (with its close reason) and send it to
     ``live.execute`` once committed; none while the agent has a live swap in flight."""
     if not isinstance(action, exits.Exit):
@@ -238,36 +231,32 @@ def _live_exit(uow: UnitOfWork, wallet: Wallet, position: Position, action: obje
     if uow.submissions.in_flight(position.agent_id):
         log.info("sweep.live_in_flight", position_id=str(position.id), reason=action.reason)
         return None
-    intent = record_intent(uow, wallet, CLOSE, position.token_address, position.token_symbol,
-                           position.holding, quote, None, now, close_reason=action.reason)
-    uow.after_commit(partial(submit_live, intent.id))
+    intent = Intent(CLOSE, position.token_address, position.token_symbol, position.holding,
+                    action.reason)
+    submission = record_intent(uow, wallet, intent, order)
+    uow.after_commit(partial(deps.queue.run_live, submission.id))
     return LIVE_PREFIX + action.reason
 
 
-def position_wallet(uow: UnitOfWork, position: Position,
-                      swaps_for: SwapsFor) -> tuple[Wallet, SwapExecutor] | None:
-    """The position's own wallet (its type picks the executor), whatever the agent's mode."""
+def position_wallet(uow: UnitOfWork, position: Position) -> Wallet | None:
+    """The position's own wallet (its type says how it trades), whatever the agent's mode."""
     for wallet_type in WALLET_TYPES:
         wallet: Wallet | None = uow.wallets.for_agent(position.agent_id, wallet_type)
         if wallet is not None and wallet.wallet_address == position.wallet_address:
-            swaps = swaps_for(wallet_type, wallet.wallet_address)
-            if swaps is not None:
-                return wallet, swaps
-            break
-    log.warning("sweep.wallet_not_loaded", position_id=str(position.id),
+            return wallet
+    log.warning("sweep.wallet_not_found", position_id=str(position.id),
                 wallet=position.wallet_address)
     return None
 
 
-def _dca(uow: UnitOfWork, wallet: Wallet, swaps: SwapExecutor, config: TradingConfig,
-         position: Position, decision: dca.DcaDecision, quote: PriceQuote, now: datetime,
-         touched: Touched) -> str | None:
+def _dca(uow: UnitOfWork, wallet: Wallet, config: TradingConfig, position: Position,
+         decision: dca.DcaDecision, deps: Deps, order: Order) -> str | None:
     balance = uow.balances.get(wallet.wallet_address, SOL_MINT, for_update=True)
-    fill = swaps.buy(wallet.wallet_address, position.token_address, decision.buy_amount_sol,
-                     quote)
-    if fill.sol_amount + fill.fees_sol > balance:
-        log.info("sweep.dca_skipped", position_id=str(position.id),
-                 reason="insufficient_balance")
+    filled = buying.fill_or_skip(
+        deps.paper.buy(wallet.wallet_address, position.token_address, decision.buy_amount_sol,
+                       order.quote), balance)
+    if isinstance(filled, Skip):
+        log.info("sweep.dca_skipped", position_id=str(position.id), reason=filled.reason)
         return None
-    trades.dca_into(uow, wallet, config, position, fill, quote, None, now, touched)
+    trades.dca_into(uow, wallet, config, position, filled, order)
     return DCA

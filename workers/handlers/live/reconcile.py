@@ -15,19 +15,19 @@ import structlog
 
 from domain.errors import TransientError
 from domain.submissions import INTENT, SwapSubmission
-from workers.handlers.live import LiveDeps, fail_unsubmitted, send_signed
-from workers.handlers.live_record import resolve
+from workers.handlers.live.record import resolve
+from workers.handlers.live.swaps import fail_unsubmitted, send_signed
+from workers.handlers.shared.deps import Deps
 
 log = structlog.get_logger(__name__)
 
 
-def reconcile(deps: LiveDeps, *, submitted_idle_s: float, intent_grace_s: float,
-              limit: int = 100) -> dict[str, int]:
+def reconcile(deps: Deps, limit: int = 100) -> dict[str, int]:
     """One pass; returns how many submissions ended in each status (or stayed pending)."""
-    now = deps.record.clock.now()
-    with deps.record.uow() as uow:
-        due = uow.submissions.due(now - timedelta(seconds=submitted_idle_s),
-                                  now - timedelta(seconds=intent_grace_s), limit)
+    now, live = deps.clock.now(), deps.live
+    with deps.uow() as uow:
+        due = uow.submissions.due(now - timedelta(seconds=live.submitted_idle_s),
+                                  now - timedelta(seconds=live.intent_grace_s), limit)
     counts: dict[str, int] = {}
     for sub in due:
         outcome = _one(sub, deps)
@@ -37,11 +37,11 @@ def reconcile(deps: LiveDeps, *, submitted_idle_s: float, intent_grace_s: float,
     return counts
 
 
-def _one(sub: SwapSubmission, deps: LiveDeps) -> str:
+def _one(sub: SwapSubmission, deps: Deps) -> str:
     if sub.status == INTENT:
-        return fail_unsubmitted(sub, deps.record)
+        return fail_unsubmitted(sub, deps)
     try:
-        outcome = resolve(sub, deps.record)
+        outcome = resolve(sub, deps)
     except TransientError as exc:
         log.warning("live.reconcile_unavailable", submission_id=str(sub.id), error=str(exc))
         return "pending"

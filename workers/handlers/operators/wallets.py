@@ -5,21 +5,20 @@ from __future__ import annotations
 import uuid
 from collections.abc import Container, Mapping
 from decimal import Decimal
-from typing import Any
 
 from domain.errors import InvalidInput
 from domain.money import sol
 from domain.ports import Clock, UnitOfWork
 from domain.wallets import Wallet
-from workers.handlers.agents import deposit
+from workers.handlers.operators.agents import deposit
 
 
-def list_wallets(uow: UnitOfWork, loaded: Mapping[str, str]) -> list[dict[str, Any]]:
+def list_wallets(uow: UnitOfWork, loaded: Mapping[str, str]) -> list[dict[str, object]]:
     """One row per loaded wallet (``loaded`` maps address → source variable) and per live
     wallet row whose key is not loaded in this process."""
     with uow:
         owners: dict[str, tuple[uuid.UUID, str]] = uow.live_wallets.owners()
-    rows = []
+    rows: list[dict[str, object]] = []
     for address in [*loaded, *(a for a in sorted(owners) if a not in loaded)]:
         agent_id, agent_name = owners.get(address, (None, None))
         rows.append({"address": address, "source": loaded.get(address),

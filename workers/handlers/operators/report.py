@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import uuid
 from collections import defaultdict
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -21,17 +21,11 @@ from domain.agents import Agent
 from domain.errors import DomainError
 from domain.ledger import ClosedTrade
 from domain.money import percent, sol
-from domain.ports import PriceFeed, PriceQuote
+from domain.ports import PriceFeed, PriceQuote, UnitOfWork
 from domain.positions import Position
-from workers.handlers.prices import PricesUnitOfWork
+from workers.handlers.shared.deps import Deps
 
 log = structlog.get_logger(__name__)
-
-
-@dataclass(frozen=True)
-class ReportDeps:
-    uow: Callable[[], PricesUnitOfWork]
-    prices: PriceFeed
 
 
 @dataclass(frozen=True)
@@ -103,7 +97,7 @@ class _Inputs:
     portfolio: list[Decimal]
 
 
-def report(agent_id: uuid.UUID | None, since: datetime | None, deps: ReportDeps, *,
+def report(agent_id: uuid.UUID | None, since: datetime | None, deps: Deps, *,
            user_id: uuid.UUID | None = None) -> list[AgentReport]:
     """Every agent's figures (or one agent's; ``user_id`` keeps one user's agents);
     ``since`` limits closed trades, fees and the drawdown window, open positions are now."""
@@ -114,7 +108,7 @@ def report(agent_id: uuid.UUID | None, since: datetime | None, deps: ReportDeps,
                         tuple(_value(p, quotes) for p in i.positions)) for i in inputs]
 
 
-def _agents(uow: PricesUnitOfWork, agent_id: uuid.UUID | None,
+def _agents(uow: UnitOfWork, agent_id: uuid.UUID | None,
             user_id: uuid.UUID | None) -> Sequence[Agent]:
     if agent_id is not None:
         return [uow.agents.get(agent_id)]
@@ -145,7 +139,7 @@ def _value(p: Position, quotes: Mapping[str, PriceQuote]) -> PositionValue:
                          sol(performance.unrealized_pnl(p, quote.price_sol)))
 
 
-def _inputs(uow: PricesUnitOfWork, agent: Agent, since: datetime | None) -> _Inputs:
+def _inputs(uow: UnitOfWork, agent: Agent, since: datetime | None) -> _Inputs:
     closed = _closed(uow, agent.id, since)
     fees = [t.fees_sol for t in uow.transactions.for_agent(agent.id)
             if since is None or t.transaction_time >= since]
@@ -154,12 +148,12 @@ def _inputs(uow: PricesUnitOfWork, agent: Agent, since: datetime | None) -> _Inp
                    [point.portfolio_balance_sol for point in curve])
 
 
-def _closed(uow: PricesUnitOfWork, agent_id: uuid.UUID,
+def _closed(uow: UnitOfWork, agent_id: uuid.UUID,
             since: datetime | None) -> list[ClosedTrade]:
     return [t for t in uow.history.for_agent(agent_id) if since is None or t.sale_time >= since]
 
 
-def _equity(uow: PricesUnitOfWork, agent_id: uuid.UUID,
+def _equity(uow: UnitOfWork, agent_id: uuid.UUID,
             since: datetime | None) -> list[EquityPoint]:
     """The agent's portfolio per snapshot hour, every wallet summed (the drawdown input)."""
     by_hour: dict[datetime, Decimal] = defaultdict(Decimal)
@@ -169,7 +163,7 @@ def _equity(uow: PricesUnitOfWork, agent_id: uuid.UUID,
 
 
 def report_series(agent_id: uuid.UUID | None, since: datetime | None,
-                  deps: ReportDeps) -> ReportSeries:
+                  deps: Deps) -> ReportSeries:
     """The series behind ``report`` (same agents, same ``since`` window), for the plot."""
     with deps.uow() as uow:
         agents = _agents(uow, agent_id, None)
@@ -180,7 +174,7 @@ def report_series(agent_id: uuid.UUID | None, since: datetime | None,
     return ReportSeries(equity, trades)
 
 
-def _curve(uow: PricesUnitOfWork, agent_id: uuid.UUID,
+def _curve(uow: UnitOfWork, agent_id: uuid.UUID,
            since: datetime | None) -> list[EquityPoint]:
     """The snapshots, after the agent's first deposit (its equity then is what it was given:
     the curve starts at once, not at the first snapshot), each with the baseline then."""
@@ -193,7 +187,7 @@ def _curve(uow: PricesUnitOfWork, agent_id: uuid.UUID,
             for p in points]
 
 
-def _net_deposits(uow: PricesUnitOfWork, agent_id: uuid.UUID) -> list[tuple[datetime, Decimal]]:
+def _net_deposits(uow: UnitOfWork, agent_id: uuid.UUID) -> list[tuple[datetime, Decimal]]:
     """(time, deposits − withdrawals so far) after each deposit or withdrawal."""
     total, out = Decimal(0), []
     for tx in uow.transactions.for_agent(agent_id):

@@ -1,4 +1,5 @@
-"""Use case: close one position by hand: ``fleet positions close ID`` (docs/rules.md §10).
+"""Use case: close one position by hand (``fleet positions close ID``, docs/rules.md §10
+``manual``).
 
 The price comes from the feed before the transaction opens; the close itself runs under the
 agent lock against the position re-read FOR UPDATE (a sweep that closed it first wins and
@@ -7,28 +8,19 @@ this reports ``no_position``)."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 
 import structlog
 
 from domain.exits import MANUAL
-from domain.ports import Clock, PriceFeed, UnitOfWork
 from domain.positions import Position
-from workers.handlers import trades
-from workers.handlers.sweep import SwapsFor, position_wallet
-from workers.handlers.trades import Touched
+from workers.handlers.positions.sweep import position_wallet
+from workers.handlers.shared import trades
+from workers.handlers.shared.deps import Deps
+from workers.handlers.shared.trades import Order, Touched
 
 log = structlog.get_logger(__name__)
-
-
-@dataclass(frozen=True)
-class ManualCloseDeps:
-    uow: Callable[[], UnitOfWork]
-    prices: PriceFeed
-    swaps: SwapsFor
-    write_cache: Callable[[Touched], None]
-    clock: Clock
 
 
 @dataclass(frozen=True)
@@ -38,7 +30,7 @@ class ManualClose:
     sale_transaction_id: uuid.UUID | None = None
 
 
-def close_position(position_id: uuid.UUID, deps: ManualCloseDeps) -> ManualClose:
+def close_position(position_id: uuid.UUID, deps: Deps) -> ManualClose:
     with deps.uow() as uow:
         found: Position | None = uow.positions.get(position_id)
     if found is None:
@@ -52,14 +44,14 @@ def close_position(position_id: uuid.UUID, deps: ManualCloseDeps) -> ManualClose
         position: Position | None = uow.positions.get(position_id, for_update=True)
         if position is None:
             return ManualClose(False, "no_position")
-        wallet_swaps = position_wallet(uow, position, deps.swaps)
-        if wallet_swaps is None:
+        wallet = position_wallet(uow, position)
+        if wallet is None or wallet.wallet_type == "live":  # live closes: issue 14
             return ManualClose(False, "wallet_not_loaded")
-        wallet, swaps = wallet_swaps
-        now = deps.clock.now()
-        fill = swaps.sell(wallet.wallet_address, position.token_address, position.holding, quote)
-        trade = trades.close(uow, position, fill, quote, MANUAL, None, now, touched)
-        uow.after_commit(lambda: deps.write_cache(touched))
+        order = Order(quote, deps.clock.now(), touched)
+        fill = deps.paper.sell(wallet.wallet_address, position.token_address, position.holding,
+                               quote)
+        trade = trades.close(uow, position, fill, MANUAL, order)
+        uow.after_commit(partial(deps.write_cache, touched))
         uow.commit()
     log.info("position.closed", reason=MANUAL, position_id=str(position_id),
              profit_loss_sol=str(trade.profit_loss_sol))

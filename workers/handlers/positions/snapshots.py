@@ -8,33 +8,24 @@ from __future__ import annotations
 import uuid
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
-from typing import TypeVar
 
 import structlog
 
 from domain import performance
-from domain.ports import Clock, PriceFeed, PriceQuote
+from domain.ports import PriceQuote
 from domain.positions import Position
-from workers.handlers.prices import PricesUnitOfWork
+from domain.records import WalletCash
+from workers.handlers.shared.deps import Deps
 
 log = structlog.get_logger(__name__)
-T = TypeVar("T")
+Track = Callable[[Sequence[WalletCash]], Iterable[WalletCash]]
 
 
-def _untracked(items: Sequence[T]) -> Iterable[T]:
+def _untracked(items: Sequence[WalletCash]) -> Iterable[WalletCash]:
     return items
 
 
-@dataclass(frozen=True)
-class SnapshotDeps:
-    uow: Callable[[], PricesUnitOfWork]
-    prices: PriceFeed
-    clock: Clock
-
-
-def snapshot(deps: SnapshotDeps,
-             track: Callable[[Sequence[T]], Iterable[T]] = _untracked) -> int:
+def snapshot(deps: Deps, track: Track = _untracked) -> int:
     """Snapshot every agent wallet for the current UTC hour; returns the rows written.
     ``track`` wraps the wallets as they are computed (``fleet snapshots take`` shows it as a
     progress bar)."""
@@ -58,7 +49,7 @@ def snapshot(deps: SnapshotDeps,
     return written
 
 
-def _prices(deps: SnapshotDeps, positions: Sequence[Position]) -> dict[str, PriceQuote]:
+def _prices(deps: Deps, positions: Sequence[Position]) -> dict[str, PriceQuote]:
     tokens = sorted({p.token_address for p in positions})
     if not tokens:
         return {}

@@ -1,5 +1,6 @@
-"""In-memory fakes for the position-management handlers: a unit of work whose repositories
-keep rows in dicts (state, not calls, is what the tests assert)."""
+"""In-memory fakes of the handlers' ports (``domain/ports.py``): a unit of work whose
+repositories keep rows in dicts, a price feed, the cache, the task queue, the live venue's
+keys and a fixed clock (state, not calls, is what the tests assert)."""
 
 from __future__ import annotations
 
@@ -7,16 +8,17 @@ import contextlib
 import dataclasses
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from domain.agents import Agent
+from domain.agents import Agent, TokenMetrics
 from domain.ledger import ClosedTrade, Transaction
 from domain.ports import Fill, PriceQuote
 from domain.positions import Position
 from domain.submissions import IN_FLIGHT, SwapSubmission
 from domain.wallets import Wallet
+from workers.handlers.shared.deps import Deps, Policy
 
 
 @dataclasses.dataclass
@@ -203,3 +205,93 @@ class FakeSwaps:
 
     def sell(self, wallet: str, token: str, token_amount: Decimal, price: PriceQuote) -> Fill:
         return Fill(token_amount * price.price_sol, token_amount, network_fee_sol=self.fee)
+
+
+class FixedClock:
+    def __init__(self, now: datetime) -> None:
+        self.at = now
+
+    def now(self) -> datetime:
+        return self.at
+
+
+class FakePriceFeed:
+    """Prices as given; a token without one is absent (never zero)."""
+
+    def __init__(self, quotes: dict[str, PriceQuote] | None = None) -> None:
+        self.quotes = dict(quotes or {})
+
+    def get_prices(self, token_addresses: Sequence[str]) -> dict[str, PriceQuote]:
+        return {t: self.quotes[t] for t in token_addresses if t in self.quotes}
+
+
+class FakeCache:
+    """The Redis write-through in memory: the latest prices and what was written."""
+
+    def __init__(self, quotes: dict[str, PriceQuote] | None = None) -> None:
+        self.quotes = dict(quotes or {})
+        self.writes: list[tuple[Any, list[Position], list[tuple[uuid.UUID, str]]]] = []
+
+    def write(self, *, balances: Any = None, positions: Iterable[Position] = (),
+              closed: Iterable[tuple[uuid.UUID, str]] = ()) -> None:
+        self.writes.append((balances, list(positions), list(closed)))
+
+    def write_prices(self, quotes: Iterable[PriceQuote]) -> None:
+        self.quotes.update({q.token_address: q for q in quotes})
+
+    def latest_prices(self, tokens: Iterable[str]) -> dict[str, PriceQuote]:
+        return {t: self.quotes[t] for t in tokens if t in self.quotes}
+
+
+@dataclasses.dataclass
+class RecordingQueue:
+    """The task queue: what would have been enqueued, in order."""
+
+    fan_outs: list[list[int]] = dataclasses.field(default_factory=list)
+    executes: list[tuple[int, list[uuid.UUID]]] = dataclasses.field(default_factory=list)
+    live: list[uuid.UUID] = dataclasses.field(default_factory=list)
+    sweeps: list[list[str]] = dataclasses.field(default_factory=list)
+
+    def fan_out(self, signal_ids: Sequence[int]) -> None:
+        self.fan_outs.append(list(signal_ids))
+
+    def execute(self, signal_id: int, agent_ids: Sequence[uuid.UUID]) -> None:
+        self.executes.append((signal_id, list(agent_ids)))
+
+    def run_live(self, submission_id: uuid.UUID) -> None:
+        self.live.append(submission_id)
+
+    def sweep_tokens(self, token_addresses: Sequence[str]) -> None:
+        self.sweeps.append(list(token_addresses))
+
+
+class NoMetrics:
+    def metrics_for(self, token_address: str) -> TokenMetrics | None:
+        return None
+
+
+class KeysOnlyVenue:
+    """A live venue that knows which keys are loaded and trades nothing: handler tests
+    check the intents; the chain itself is tested on LiteSVM."""
+
+    def __init__(self, keys: Iterable[str] = ()) -> None:
+        self.keys = set(keys)
+
+    def has_key(self, wallet_address: str) -> bool:
+        return wallet_address in self.keys
+
+    def _never(self, *args: object) -> Any:
+        raise AssertionError("a handler test reached the chain")
+
+    quote = sign_swap = token_decimals = send = block_height = status = _never
+    network_fee = fill = _never
+
+
+def make_deps(store: Store, *, now: datetime, cached: dict[str, PriceQuote] | None = None,
+              feed: dict[str, PriceQuote] | None = None, keys: Iterable[str] = (),
+              uow: Callable[[], Any] | None = None) -> Deps:
+    """Every port of the handlers on the fakes over ``store``."""
+    return Deps(uow=uow or (lambda: FakeUnitOfWork(store)), cache=FakeCache(cached),
+                clock=FixedClock(now), queue=RecordingQueue(), prices=FakePriceFeed(feed),
+                metrics=NoMetrics(), paper=FakeSwaps(), venue=KeysOnlyVenue(keys),
+                policy=Policy(price_freshness=timedelta(seconds=30)))

@@ -9,7 +9,6 @@ import secrets
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
 
 import structlog
 
@@ -87,7 +86,7 @@ def create_key(uow: UnitOfWork, clock: Clock, *, user_email: str, scopes: Sequen
     return NewKey(key_id, key, key[:PREFIX_LENGTH], user_email, wanted)
 
 
-def list_keys(uow: UnitOfWork) -> list[dict[str, Any]]:
+def list_keys(uow: UnitOfWork) -> list[dict[str, object]]:
     with uow:
         keys = uow.api_keys.all()
     return [{"id": k.id, "prefix": k.key_prefix, "name": k.name, "user": k.user_email,

@@ -1,0 +1,87 @@
+"""Use case: fan a stored signal out to every eligible agent (docs/rules.md §2), in chunks.
+
+The first chunk runs in this process (no second hop through the queue); the others are
+enqueued after the commit."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from functools import partial
+
+import structlog
+
+from domain.agents import Agent, TokenMetrics
+from domain.config import StoredConfig
+from domain.eligibility import ineligibility_reasons
+from domain.errors import InvalidConfig
+from domain.signals import Signal
+from workers.handlers.shared.configs import trading_config
+from workers.handlers.shared.deps import Deps
+from workers.handlers.signals.execute import execute_signal
+
+log = structlog.get_logger(__name__)
+
+
+def fan_out(signal_id: int, deps: Deps) -> int:
+    """Dispatch the agents still without an execution; returns how many were dispatched.
+    Safe to run again (the outbox sweeper does): executed agents are never sent twice."""
+    with deps.uow() as uow:
+        stored = uow.signals.get(signal_id)
+        if stored.status not in ("pending", "dispatched"):
+            return 0
+        signal = stored.signal
+        exit_ = deps.vocabulary.is_exit(signal.signal_type)
+        candidates = uow.agents.candidates(
+            user_id=signal.user_id, holding_token=signal.token_address if exit_ else None,
+            not_executed_for=signal_id)
+        eligible = _eligible(signal, candidates, deps)
+        done = uow.executions.count_for_signal(signal_id)
+        uow.signals.mark_dispatched(signal_id, done + len(eligible), deps.clock.now())
+        size = deps.policy.fanout_chunk_size
+        chunks = [eligible[i:i + size] for i in range(0, len(eligible), size)]
+        for chunk in chunks[1:]:
+            uow.after_commit(partial(deps.queue.execute, signal_id, chunk))
+        uow.commit()
+    if chunks:
+        execute_signal(signal_id, chunks[0], deps, signal)
+    if not eligible:
+        with deps.uow() as uow:
+            if uow.signals.mark_processed_if_complete(signal_id, deps.clock.now()):
+                uow.commit()
+    log.info("signal.fanned_out", signal_id=signal_id, eligible=len(eligible),
+             chunks=len(chunks), already_executed=done)
+    return len(eligible)
+
+
+def _eligible(signal: Signal, candidates: Sequence[tuple[Agent, StoredConfig]],
+              deps: Deps) -> list[uuid.UUID]:
+    metrics: TokenMetrics | None = None
+    fetched, exit_ = False, deps.vocabulary.is_exit(signal.signal_type)
+    eligible: list[uuid.UUID] = []
+    for agent, stored in candidates:
+        try:
+            config = trading_config(stored)
+        except InvalidConfig:
+            log.warning("signal.agent_config_invalid", agent_id=str(agent.id))
+            continue
+        if not fetched and not exit_ and config.signals.has_metric_bounds:
+            metrics, fetched = deps.metrics.metrics_for(signal.token_address), True
+        reasons = ineligibility_reasons(agent, config, signal, metrics, deps.vocabulary)
+        if reasons:
+            log.debug("signal.agent_ineligible", agent_id=str(agent.id), reasons=reasons)
+        else:
+            eligible.append(agent.id)
+    return eligible
+
+
+def requeue_stale(deps: Deps) -> int:
+    """The outbox sweeper: re-enqueue the fan-out of signals still unfinished after the
+    grace period (a crash between a commit and its enqueue, a lost message)."""
+    with deps.uow() as uow:
+        stale = uow.signals.unfinished_before(deps.clock.now(), deps.policy.pending_grace)
+    for signal_id in stale:
+        deps.queue.fan_out([signal_id])
+    if stale:
+        log.info("signals.requeued", count=len(stale))
+    return len(stale)
