@@ -15,7 +15,7 @@ import pytest
 import structlog
 from typer.testing import CliRunner
 
-from workers import runtime as runtime_module
+from workers import bootstrap as runtime_module
 from workers.cli import common as cli_common
 from workers.settings import get_settings
 
@@ -41,7 +41,7 @@ def cli(database_url: str, redis_url: str, tmp_path: Path,
 
 
 def reset() -> None:
-    for built in (cli_common._container, runtime_module._runtime):
+    for built in (cli_common._container, runtime_module._container):
         if built is not None:
             built.dispose()
     cli_common._container = None
