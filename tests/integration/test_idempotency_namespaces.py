@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
 import redis
@@ -14,8 +15,10 @@ from sqlalchemy import Engine, text
 
 from domain.signals import parse_signal
 from persistence.unit_of_work import SqlAlchemyUnitOfWork
+from tests.fakes import RecordingQueue, Store, make_deps
 from tests.integration.http_support import VALID, FixedClock, count_signals, post
 from workers.handlers.operators.keys import create_key
+from workers.handlers.shared.deps import Deps
 from workers.handlers.signals.ingest import ingest
 from workers.ingest.stream import StreamIngestor
 
@@ -29,6 +32,11 @@ def _rows(engine: Engine) -> list[tuple[int, str, str]]:
         return [(row[0], row[1], row[2]) for row in rows]
 
 
+def _deps(uows: Uows) -> Deps:
+    """The handlers' ports on the test database, the queue recorded."""
+    return replace(make_deps(Store({}, []), now=FixedClock().now()), uow=uows)
+
+
 def test_a_stream_message_cannot_be_pre_empted_from_http(
         make_client: Callable[..., Any], api_key: str, uow_factory: Uows,
         redis_client: redis.Redis, clean_db: Engine) -> None:
@@ -36,14 +44,15 @@ def test_a_stream_message_cannot_be_pre_empted_from_http(
     message_id = "1999999999999-0"  # a message the provider has not sent yet
     claimed = post(client, {**VALID, "idempotency_key": f"stream:{message_id}"}, api_key)
     assert claimed.status_code == 201
-    fanned: list[int] = []
-    ingestor = StreamIngestor(redis_client, uow_factory, FixedClock(), fanned.append, "t")
+    deps = _deps(uow_factory)
+    ingestor = StreamIngestor(redis_client, deps, "t")
     body = {"token_address": VALID["token_address"], "signal_type": "buy", "signal_strength": 70}
     ingestor.handle([(message_id, {"payload": json.dumps(body)})])
     rows = _rows(clean_db)
     assert [(key, ns.split(":")[0]) for _, key, ns in rows] == [
         (f"stream:{message_id}", "http"), (f"stream:{message_id}", "stream")]
-    assert fanned == [rows[1][0]]  # the real message was stored and fanned out
+    assert isinstance(deps.queue, RecordingQueue)
+    assert deps.queue.fan_outs == [[rows[1][0]]]  # the real message was stored and fanned out
     assert redis_client.xlen("signalfleet:signals:dead") == 0
 
 
@@ -52,8 +61,7 @@ def test_a_task_cannot_be_pre_empted_from_http(
         clean_db: Engine) -> None:
     client, _ = make_client()
     assert post(client, {**VALID, "idempotency_key": "task:abc"}, api_key).status_code == 201
-    result = ingest({**VALID, "idempotency_key": "task:abc"}, uow_factory(), FixedClock(),
-                    lambda _: None)
+    result = ingest({**VALID, "idempotency_key": "task:abc"}, _deps(uow_factory))
     assert result.created and count_signals(clean_db) == 2
 
 
@@ -77,8 +85,8 @@ def test_the_operator_channels_keep_their_own_namespaces(
     """The same key pushed on the stream and sent as a task: two signals; each repeated in
     its own channel: the existing one."""
     payload = {**VALID, "idempotency_key": "shared"}
-    first = ingest(payload, uow_factory(), FixedClock(), lambda _: None)
-    again = ingest(payload, uow_factory(), FixedClock(), lambda _: None)
+    first = ingest(payload, _deps(uow_factory))
+    again = ingest(payload, _deps(uow_factory))
     assert first.created and not again.created and again.signal_id == first.signal_id
     with uow_factory() as uow:
         streamed = uow.signals.add_many([parse_signal(payload)], FixedClock().now(),
