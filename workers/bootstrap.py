@@ -33,7 +33,10 @@ from persistence.unit_of_work import SqlAlchemyUnitOfWork
 from workers.adapters.http import RedisCooldown, RetryPolicy
 from workers.adapters.jupiter import JupiterClient
 from workers.adapters.live_venue import ChainVenue
+from workers.adapters.market_data import MetricsSource as MarketMetrics
+from workers.adapters.market_data import make_metrics_source
 from workers.adapters.paper import PaperSwapExecutor
+from workers.adapters.price_impact import make_impact_model
 from workers.adapters.prices import (
     DexScreenerPriceFeed,
     JupiterPriceFeed,
@@ -139,16 +142,17 @@ class CeleryQueue:
         self._send("positions.sweep_tokens", [list(token_addresses)])
 
 
-class FeedMetrics:
-    """Eligibility metrics from the price feed when it has them (DexScreener), else none."""
+class Metrics:
+    """The ``MetricsSource`` port over the source ``SIGNALFLEET_METRICS_SOURCE`` names
+    (Jupiter's Tokens API, DexScreener, or none: every metric then unknown)."""
 
-    def __init__(self, feed: PriceFeed) -> None:
-        self._feed = feed
+    def __init__(self, source: MarketMetrics | None) -> None:
+        self._source = source
 
     def metrics_for(self, token_address: str) -> TokenMetrics | None:
-        if isinstance(self._feed, DexScreenerPriceFeed):
-            return self._feed.get_metrics([token_address]).get(token_address)
-        return None
+        if self._source is None:
+            return None
+        return self._source.get_metrics([token_address]).get(token_address)
 
 
 class Container:
@@ -225,7 +229,8 @@ class Container:
         s = self.settings
         return PaperSwapExecutor(slippage_bps=s.paper_slippage_bps,
                                  protocol_fee_bps=s.paper_protocol_fee_bps,
-                                 network_fee_sol=s.paper_network_fee_sol)
+                                 network_fee_sol=s.paper_network_fee_sol,
+                                 impact=make_impact_model(s, self.http, self.http_policy))
 
     @cached_property
     def wallets(self) -> WalletRegistry:
@@ -268,9 +273,10 @@ class Container:
                           poll_s=s.live_poll_seconds, resend_s=s.live_resend_seconds,
                           submitted_idle_s=s.live_submitted_idle_seconds,
                           intent_grace_s=s.live_intent_grace_seconds)
+        metrics = Metrics(make_metrics_source(s, self.http, self.http_policy))
         return Deps(uow=self.uow, cache=self.cache, clock=self.clock, queue=self.queue,
-                    prices=self.prices, metrics=FeedMetrics(self.prices), paper=self.paper,
-                    venue=self.venue, policy=policy, live=live)
+                    prices=self.prices, metrics=metrics, paper=self.paper, venue=self.venue,
+                    policy=policy, live=live)
 
     def dispose(self) -> None:
         if "engine" in self.__dict__:

@@ -35,9 +35,9 @@ __all__ = ["close_chains"]  # stops the loopback servers live() starts
 
 @pytest.fixture(scope="module")
 def chain() -> Iterator[LiveChain]:
-    # No address lookup table until the worker's Jupiter client is given the RPC to resolve
-    # them (workers/runtime.py): the signing policy refuses what it cannot see.
-    fake = LiveChain(lookup_table=False)
+    # The fake Jupiter's swaps use an address lookup table, as Jupiter's do: the worker's
+    # client resolves it through the RPC (workers/bootstrap.py) before judging the swap.
+    fake = LiveChain()
     fake.fund(str(Keypair.from_base58_string(SECRET_B58).pubkey()))
     yield fake
     fake.close()
