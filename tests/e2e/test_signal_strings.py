@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 from decimal import Decimal
 from typing import Any
 
@@ -20,7 +21,7 @@ from persistence.db import make_session_factory
 from persistence.unit_of_work import SqlAlchemyUnitOfWork
 from tests.e2e.conftest import wait_for
 from tests.e2e.test_pipeline import FIXED_SIZE, MINT, Clock, set_price, signal_done
-from workers.bootstrap import Runtime, ServiceUrls
+from workers.bootstrap import CeleryQueue, Container, ServiceUrls
 from workers.handlers.operators.agents import create_agent
 from workers.handlers.operators.keys import create_key
 from workers.http import create_app
@@ -36,11 +37,11 @@ def http_client(pipeline: Engine, sender: Celery, database_url: str,
                 redis_url: str) -> Iterator[tuple[TestClient, str]]:
     """The HTTP ingest in this process; its fan-out goes to the running worker's queue."""
     settings = Settings(_env_file=None)  # type: ignore[call-arg]
-    rt = Runtime(settings, ServiceUrls(database_url, redis_url, redis_url, False))
+    rt = Container(settings, ServiceUrls(database_url, redis_url, redis_url, False))
     uow = SqlAlchemyUnitOfWork(make_session_factory(pipeline))
     key = create_key(uow, Clock(), user_email=PROVIDER, scopes=["signals"]).key
-    app = create_app(rt, enqueue_fan_out=lambda sid: sender.send_task(
-        "signals.fan_out", args=[sid], queue="signals"))
+    queue = CeleryQueue(lambda name, args: sender.send_task(name, args=args, queue="signals"), 1)
+    app = create_app(rt, deps=replace(rt.deps, queue=queue))
     with TestClient(app, raise_server_exceptions=False) as client:
         yield client, key
     rt.dispose()
