@@ -295,3 +295,10 @@ def make_deps(store: Store, *, now: datetime, cached: dict[str, PriceQuote] | No
                 clock=FixedClock(now), queue=RecordingQueue(), prices=FakePriceFeed(feed),
                 metrics=NoMetrics(), paper=FakeSwaps(), venue=KeysOnlyVenue(keys),
                 policy=Policy(price_freshness=timedelta(seconds=30)))
+
+
+def db_deps(uow: Callable[[], Any], now: datetime | None = None) -> Deps:
+    """The fakes' ports around a real unit of work (integration tests of one use case)."""
+    from datetime import UTC
+
+    return dataclasses.replace(make_deps(Store({}, []), now=now or datetime.now(UTC)), uow=uow)

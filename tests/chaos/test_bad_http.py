@@ -34,7 +34,7 @@ from tests.chaos.config_oracles import noted
 from tests.chaos.helpers import mint
 from tests.chaos.test_bad_input import FIELDS, Clock, columns, payloads
 from tests.e2e.test_pipeline import MINT
-from tests.fakes import RecordingQueue
+from tests.fakes import RecordingQueue, db_deps
 from workers.bootstrap import Container, ServiceUrls
 from workers.handlers.operators.keys import create_key
 from workers.http import create_app
@@ -234,7 +234,7 @@ def test_minimal_stream_message_with_a_number_past_decimal(
     from workers.ingest.stream import StreamIngestor
 
     uow = cast("UnitOfWork", SqlAlchemyUnitOfWork(make_session_factory(clean_db)))
-    ingestor = StreamIngestor(e2e_redis, lambda: uow, Clock(), lambda sid: None, "minimal")
+    ingestor = StreamIngestor(e2e_redis, db_deps(lambda: uow), "minimal")
     message_id = f"{next(_stream_ids)}-0"
     ingestor.handle([(message_id, {"payload": '{"signal_strength": ' + BEYOND_DECIMAL + "}"})])
     entries = cast("list[tuple[str, dict[str, str]]]",

@@ -28,6 +28,7 @@ from persistence.unit_of_work import SqlAlchemyUnitOfWork
 from tests.chaos.fleet import settle
 from tests.chaos.helpers import count, make_agents, mint, payload, set_prices
 from tests.e2e.test_pipeline import MINT
+from tests.fakes import db_deps
 from workers.ingest.dead_letters import DEAD_SIGNALS_STREAM
 from workers.ingest.stream import SIGNALS_STREAM, StreamIngestor
 
@@ -98,7 +99,7 @@ def columns(row: Any) -> Signal:
 @pytest.fixture
 def handler(clean_db: Engine, e2e_redis: redis.Redis) -> StreamIngestor:
     uow = SqlAlchemyUnitOfWork(make_session_factory(clean_db))
-    return StreamIngestor(e2e_redis, lambda: uow, Clock(), lambda sid: None, "hypothesis")
+    return StreamIngestor(e2e_redis, db_deps(lambda: uow), "hypothesis")
 
 
 def expectation(message_id: str, fields: dict[str, str]) -> Signal | str:
