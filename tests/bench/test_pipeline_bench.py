@@ -24,7 +24,7 @@ from persistence.unit_of_work import SqlAlchemyUnitOfWork
 from tests.bench.conftest import Board, summarize
 from tests.e2e.conftest import Proc, wait_for
 from workers.adapters.prices import StaticPriceFeed
-from workers.handlers.operators.agents import create_agent
+from workers.handlers.operators.agents import NewAgent, create_agent
 from workers.ingest.stream import SIGNALS_STREAM
 from workers.tasks.ops import PING_LATENCY_KEY
 
@@ -51,8 +51,8 @@ def new_mint() -> str:
 def make_agents(engine: Engine, n: int) -> None:
     uow = SqlAlchemyUnitOfWork(make_session_factory(engine))
     for i in range(n):
-        create_agent(uow, Clock(), name=f"bench-{i:05d}", deposit_sol=Decimal(1000),
-                     config=FIXED)
+        create_agent(uow, Clock(), NewAgent(name=f"bench-{i:05d}", deposit_sol=Decimal(1000),
+                                            config=FIXED))
 
 
 def count(engine: Engine, table: type[m.Base], **where: object) -> int:

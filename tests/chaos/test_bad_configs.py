@@ -38,7 +38,7 @@ from tests.chaos.config_oracles import (
 from tests.chaos.test_bad_input import Clock
 from tests.unit.domain.bound_cases import CONFIGS, WORLDS, BoundCase, World, check_bound_case
 from workers.cli.agents import _read_config, config_file
-from workers.handlers.operators.agents import create_agent, set_config
+from workers.handlers.operators.agents import NewAgent, create_agent, set_config
 from workers.handlers.shared.configs import trading_config
 
 # --- 1. the parser ---------------------------------------------------------------------------
@@ -145,7 +145,7 @@ def operator(clean_db: Engine, tmp_path: Path) -> Operator:
     def uow() -> UnitOfWork:
         return cast("UnitOfWork", SqlAlchemyUnitOfWork(factory))
 
-    agent_id = create_agent(uow(), Clock(), name="configured", deposit_sol=Decimal(1))
+    agent_id = create_agent(uow(), Clock(), NewAgent(name="configured", deposit_sol=Decimal(1)))
     return Operator(clean_db, uow, agent_id, tmp_path / "config.json")
 
 
@@ -170,8 +170,8 @@ def store_one(operator: Operator, case: Case, create: bool) -> str:
         kept = config_file(operator.file)
         if create:
             name = f"cfg-{next(operator.names):06d}"
-            agent_id = create_agent(operator.uow(), Clock(), name=name,
-                                    deposit_sol=Decimal("0.5"), config=kept)
+            new = NewAgent(name=name, deposit_sol=Decimal("0.5"), config=kept)
+            agent_id = create_agent(operator.uow(), Clock(), new)
         else:
             agent_id = operator.agent_id
             set_config(operator.uow(), agent_id, kept)

@@ -18,7 +18,7 @@ from persistence.db import make_session_factory
 from persistence.unit_of_work import SqlAlchemyUnitOfWork
 from tests.e2e.conftest import wait_for
 from workers.adapters.prices import StaticPriceFeed
-from workers.handlers.operators.agents import create_agent
+from workers.handlers.operators.agents import NewAgent, create_agent
 from workers.ingest.dead_letters import DEAD_SIGNALS_STREAM
 from workers.ingest.stream import SIGNALS_STREAM
 
@@ -35,7 +35,8 @@ class Clock:
 def agent(engine: Engine, name: str, deposit: str, config: dict[str, Any] | None = None,
           **flags: Any) -> uuid.UUID:
     uow = SqlAlchemyUnitOfWork(make_session_factory(engine))
-    agent_id = create_agent(uow, Clock(), name=name, deposit_sol=Decimal(deposit), config=config)
+    agent_id = create_agent(uow, Clock(), NewAgent(name=name, deposit_sol=Decimal(deposit),
+                                                   config=config))
     if flags:
         with engine.begin() as conn:
             conn.execute(m.Agent.__table__.update().where(m.Agent.id == agent_id).values(**flags))

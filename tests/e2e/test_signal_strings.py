@@ -22,7 +22,7 @@ from persistence.unit_of_work import SqlAlchemyUnitOfWork
 from tests.e2e.conftest import wait_for
 from tests.e2e.test_pipeline import FIXED_SIZE, MINT, Clock, set_price, signal_done
 from workers.bootstrap import CeleryQueue, Container, ServiceUrls
-from workers.handlers.operators.agents import create_agent
+from workers.handlers.operators.agents import NewAgent, create_agent
 from workers.handlers.operators.keys import create_key
 from workers.http import create_app
 from workers.ingest.stream import SIGNALS_STREAM
@@ -70,9 +70,9 @@ def test_padded_types_trade_and_blank_strings_are_null(
         pipeline: Engine, e2e_redis: redis.Redis, channel: str,
         request: pytest.FixtureRequest) -> None:
     deliver = _deliver(channel, request)
-    trader = create_agent(SqlAlchemyUnitOfWork(make_session_factory(pipeline)), Clock(),
-                          name=f"trim-{channel}", deposit_sol=Decimal(10), config=FIXED_SIZE,
-                          user_email=PROVIDER)
+    uow = SqlAlchemyUnitOfWork(make_session_factory(pipeline))
+    trader = create_agent(uow, Clock(), NewAgent(name=f"trim-{channel}", deposit_sol=Decimal(10),
+                                                 config=FIXED_SIZE, user_email=PROVIDER))
     set_price(e2e_redis, "0.001")
     deliver({"token_address": f" {MINT} ", "signal_type": " buy ", "signal_strength": 70,
              "symbol": "", "source": "   ", "activation_reason": "\t\n",

@@ -28,7 +28,7 @@ from workers.adapters.jupiter import JupiterClient
 from workers.adapters.live_venue import ChainVenue
 from workers.adapters.solana_rpc import SolanaRpc
 from workers.adapters.wallets import WalletRegistry, load_wallets
-from workers.handlers.operators.agents import create_agent, deposit
+from workers.handlers.operators.agents import NewAgent, create_agent, deposit
 from workers.handlers.operators.wallets import assign
 from workers.handlers.shared.deps import Deps, LiveConfig, Policy
 from workers.handlers.signals.agent import Outcome
@@ -123,8 +123,8 @@ class Live:
 
     def agent(self, name: str = "live-one", config: dict[str, Any] | None = None,
               sol: str = "10") -> uuid.UUID:
-        agent_id = create_agent(self.uow(), self.clock, name=name, mode="live",
-                                config=FIXED if config is None else config)
+        new = NewAgent(name=name, mode="live", config=FIXED if config is None else config)
+        agent_id = create_agent(self.uow(), self.clock, new)
         wallet = assign(self.uow(), agent_id, self.address, self.registry)
         with self.uow() as uow:
             deposit(uow, wallet, Decimal(sol), self.clock)

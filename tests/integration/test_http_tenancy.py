@@ -16,7 +16,7 @@ from sqlalchemy import Engine, text
 from persistence.unit_of_work import SqlAlchemyUnitOfWork
 from tests.fakes import RecordingQueue, Store, make_deps
 from tests.integration.http_support import VALID, FixedClock, count_signals, post
-from workers.handlers.operators.agents import create_agent
+from workers.handlers.operators.agents import NewAgent, create_agent
 from workers.handlers.operators.keys import Principal, create_key
 from workers.handlers.signals.fan_out import fan_out
 from workers.http.auth import require_scope
@@ -48,8 +48,9 @@ def _reached(uows: Uows, signal_id: int) -> set[uuid.UUID]:
 
 def test_a_key_reaches_only_its_own_users_agents(make_client: Callable[..., Any],
                                                  uow_factory: Uows, clean_db: Engine) -> None:
-    mine = create_agent(uow_factory(), FixedClock(), name="alice-1", user_email="a@example.com")
-    create_agent(uow_factory(), FixedClock(), name="bob-1", user_email="b@example.com")
+    mine = create_agent(uow_factory(), FixedClock(), NewAgent(name="alice-1",
+                                                              user_email="a@example.com"))
+    create_agent(uow_factory(), FixedClock(), NewAgent(name="bob-1", user_email="b@example.com"))
     key = _key(uow_factory, "a@example.com", "signals")
     client, _ = make_client()
     response = post(client, VALID, key)  # no user_id: the key's user, never "everyone"
@@ -60,7 +61,7 @@ def test_a_key_reaches_only_its_own_users_agents(make_client: Callable[..., Any]
 
 def test_another_users_id_is_403_and_stores_nothing(make_client: Callable[..., Any],
                                                     uow_factory: Uows, clean_db: Engine) -> None:
-    create_agent(uow_factory(), FixedClock(), name="bob-1", user_email="b@example.com")
+    create_agent(uow_factory(), FixedClock(), NewAgent(name="bob-1", user_email="b@example.com"))
     key = _key(uow_factory, "a@example.com", "signals", "read")
     client, rt = make_client()
     for target in (str(_user(uow_factory, "b@example.com")), str(uuid.uuid4())):
@@ -81,8 +82,9 @@ def test_naming_ones_own_user_is_allowed(make_client: Callable[..., Any],
 
 def test_an_admin_key_may_signal_an_existing_user(make_client: Callable[..., Any],
                                                   uow_factory: Uows, clean_db: Engine) -> None:
-    theirs = create_agent(uow_factory(), FixedClock(), name="bob-1", user_email="b@example.com")
-    create_agent(uow_factory(), FixedClock(), name="carol-1", user_email="c@example.com")
+    theirs = create_agent(uow_factory(), FixedClock(), NewAgent(name="bob-1",
+                                                                user_email="b@example.com"))
+    create_agent(uow_factory(), FixedClock(), NewAgent(name="carol-1", user_email="c@example.com"))
     key = _key(uow_factory, "ops@example.com", "admin")  # admin holds every scope
     bob = str(_user(uow_factory, "b@example.com"))
     client, _ = make_client()

@@ -28,7 +28,7 @@ from workers import logging as fleet_logging
 from workers.adapters.wallets import load_wallets, redaction_strings
 from workers.handlers.live.reconcile import reconcile
 from workers.handlers.live.swaps import execute_live
-from workers.handlers.operators.agents import create_agent
+from workers.handlers.operators.agents import NewAgent, create_agent
 from workers.handlers.operators.wallets import assign, list_wallets
 
 __all__ = ["close_chains"]  # the fixture that stops each test's loopback server
@@ -147,8 +147,8 @@ def _fleet(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
 def test_fleet_wallets_assign_and_list_show_addresses_only(
         clean_db: Engine, database_url: str, redis_url: str) -> None:
     lv = live(clean_db)
-    agent_id = create_agent(lv.uow(), lv.clock, name="cli-agent", mode="live")
-    other_id = create_agent(lv.uow(), lv.clock, name="second", mode="live")
+    agent_id = create_agent(lv.uow(), lv.clock, NewAgent(name="cli-agent", mode="live"))
+    other_id = create_agent(lv.uow(), lv.clock, NewAgent(name="second", mode="live"))
     env = {**{k: v for k, v in os.environ.items() if not k.startswith(("SIGNALFLEET_",
                                                                           "WALLET_"))},
            "SIGNALFLEET_DATABASE_URL": database_url, "SIGNALFLEET_REDIS_URL": redis_url,

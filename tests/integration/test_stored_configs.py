@@ -12,7 +12,7 @@ from domain.errors import InvalidConfig
 from persistence.db import make_session_factory
 from persistence.unit_of_work import SqlAlchemyUnitOfWork
 from tests.e2e.test_pipeline import Clock
-from workers.handlers.operators.agents import create_agent
+from workers.handlers.operators.agents import NewAgent, create_agent
 from workers.handlers.shared.configs import trading_config, trading_config_or_error
 
 LONG_NUMBER = '{"staleTrade": {"minHoldTimeMinutes": 1' + "0" * 5000 + "}}"
@@ -21,7 +21,7 @@ DEEP = "[" * 3000 + "]" * 3000
 
 def _agent(engine: Engine, name: str, stored: str | None) -> uuid.UUID:
     uow = SqlAlchemyUnitOfWork(make_session_factory(engine))
-    agent_id = create_agent(uow, Clock(), name=name, deposit_sol=Decimal(1))
+    agent_id = create_agent(uow, Clock(), NewAgent(name=name, deposit_sol=Decimal(1)))
     if stored is not None:
         with engine.begin() as conn:
             conn.execute(text("UPDATE agents SET trading_config = CAST(:c AS jsonb) "

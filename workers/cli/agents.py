@@ -77,9 +77,9 @@ def create(name: str = typer.Option(..., "--name"),
             amount = Decimal(deposit)
         except ArithmeticError:
             raise InvalidInput("deposit", "must be a decimal number") from None
-        agent_id = agent_cases.create_agent(rt.uow(), rt.clock, name=name, mode=mode,
-                                            deposit_sol=amount, config=config_file(config),
-                                            user_email=user)
+        new = agent_cases.NewAgent(name=name, mode=mode, deposit_sol=amount,
+                                   config=config_file(config), user_email=user)
+        agent_id = agent_cases.create_agent(rt.uow(), rt.clock, new)
     typer.echo(str(agent_id))
 
 

@@ -15,7 +15,7 @@ from typing import Any
 
 import redis
 
-from workers.handlers.operators.agents import create_agent
+from workers.handlers.operators.agents import NewAgent, create_agent
 from workers.ingest.stream import SIGNALS_STREAM
 
 DEMO_DIR = Path(__file__).resolve().parent
@@ -48,8 +48,8 @@ def seed(runtime: Any) -> bool:
     with runtime.uow() as uow:
         if uow.agents.all():
             return False
-    create_agent(runtime.uow(), runtime.clock, name="demo", deposit_sol=Decimal(20),
-                 config=DEMO_CONFIG)
+    create_agent(runtime.uow(), runtime.clock, NewAgent(name="demo", deposit_sol=Decimal(20),
+                                                        config=DEMO_CONFIG))
     runtime.redis.set(REPLAY_START_KEY, runtime.clock.now().isoformat())
     return True
 

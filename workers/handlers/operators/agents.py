@@ -4,6 +4,7 @@ change its config."""
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from decimal import Decimal
 
 from domain.agents import TRADING_MODES, Agent
@@ -19,27 +20,43 @@ from domain.wallets import Wallet, new_simulation_address
 DEFAULT_OPERATOR = "operator@localhost"
 
 
-def create_agent(uow: UnitOfWork, clock: Clock, *, name: str, mode: str = "simulation",
-                 deposit_sol: Decimal = Decimal(0), config: ConfigJson | None = None,
-                 user_email: str = DEFAULT_OPERATOR) -> uuid.UUID:
-    if not 3 <= len(name.strip()) <= 50 or name != name.strip():
-        raise InvalidInput("name", "must be 3 to 50 characters without surrounding spaces")
-    if unstorable(name):
-        raise InvalidInput("name", "must not contain NUL characters or lone surrogates")
-    if mode not in TRADING_MODES:
-        raise InvalidInput("mode", f"must be one of {', '.join(TRADING_MODES)}")
-    if deposit_sol < 0 or sol(deposit_sol) != deposit_sol:
-        raise InvalidInput("deposit", "must be ≥ 0 SOL with at most 8 decimals")
-    if config is not None:
-        TradingConfig.from_dict(config)  # raises InvalidConfig listing every error
+@dataclass(frozen=True)
+class NewAgent:
+    """What the operator asks for: a name (unique per user), the trading mode, a first
+    deposit in SOL, a trading config (None: the defaults) and the owning user's email."""
+
+    name: str
+    mode: str = "simulation"
+    deposit_sol: Decimal = Decimal(0)
+    config: ConfigJson | None = None
+    user_email: str = DEFAULT_OPERATOR
+
+    def check(self) -> None:
+        """Refuse a bad request naming the field; nothing is written."""
+        name = self.name
+        if not 3 <= len(name.strip()) <= 50 or name != name.strip():
+            raise InvalidInput("name", "must be 3 to 50 characters without surrounding spaces")
+        if unstorable(name):
+            raise InvalidInput("name", "must not contain NUL characters or lone surrogates")
+        if self.mode not in TRADING_MODES:
+            raise InvalidInput("mode", f"must be one of {', '.join(TRADING_MODES)}")
+        if self.deposit_sol < 0 or sol(self.deposit_sol) != self.deposit_sol:
+            raise InvalidInput("deposit", "must be ≥ 0 SOL with at most 8 decimals")
+        if self.config is not None:
+            TradingConfig.from_dict(self.config)  # raises InvalidConfig listing every error
+
+
+def create_agent(uow: UnitOfWork, clock: Clock, new: NewAgent) -> uuid.UUID:
+    """The agent, its simulation wallet and its first deposit, in one transaction."""
+    new.check()
     with uow:
-        agent = Agent(id=uuid.uuid4(), user_id=uow.users.get_or_create(user_email), name=name,
-                      trading_mode=mode)
-        uow.agents.add(agent, config)
+        agent = Agent(id=uuid.uuid4(), user_id=uow.users.get_or_create(new.user_email),
+                      name=new.name, trading_mode=new.mode)  # type: ignore[arg-type]
+        uow.agents.add(agent, new.config)
         wallet = Wallet(new_simulation_address(), agent.id, "simulation")
         uow.wallets.add(wallet)
-        if deposit_sol > 0:
-            deposit(uow, wallet, deposit_sol, clock)
+        if new.deposit_sol > 0:
+            deposit(uow, wallet, new.deposit_sol, clock)
         uow.commit()
     return agent.id
 

@@ -27,7 +27,7 @@ from domain.config import TradingConfig
 from domain.entry import Skip
 from domain.errors import InvalidConfig, TransientError
 from domain.ledger import SOL_MINT
-from domain.ports import PriceQuote, UnitOfWork
+from domain.ports import Fill, PriceQuote, UnitOfWork
 from domain.positions import Position
 from domain.records import StopChange
 from domain.stop_loss import StopLossDecision
@@ -216,7 +216,11 @@ def _apply(uow: UnitOfWork, position: Position, action: object, config: TradingC
         trades.take_profit_sale(uow, position, action, fill, order)
         return exits.TAKE_PROFIT
     if isinstance(action, dca.DcaDecision):
-        return _dca(uow, wallet, config, position, action, deps, order)
+        filled = _dca_fill(uow, wallet, position, action, deps, order)
+        if filled is None:
+            return None
+        trades.dca_into(uow, wallet, config, position, filled, order)
+        return DCA
     return None
 
 
@@ -249,8 +253,9 @@ def position_wallet(uow: UnitOfWork, position: Position) -> Wallet | None:
     return None
 
 
-def _dca(uow: UnitOfWork, wallet: Wallet, config: TradingConfig, position: Position,
-         decision: dca.DcaDecision, deps: Deps, order: Order) -> str | None:
+def _dca_fill(uow: UnitOfWork, wallet: Wallet, position: Position, decision: dca.DcaDecision,
+              deps: Deps, order: Order) -> Fill | None:
+    """The DCA buy's paper fill, or None (logged) when the balance cannot pay for it."""
     balance = uow.balances.get(wallet.wallet_address, SOL_MINT, for_update=True)
     filled = buying.fill_or_skip(
         deps.paper.buy(wallet.wallet_address, position.token_address, decision.buy_amount_sol,
@@ -258,5 +263,4 @@ def _dca(uow: UnitOfWork, wallet: Wallet, config: TradingConfig, position: Posit
     if isinstance(filled, Skip):
         log.info("sweep.dca_skipped", position_id=str(position.id), reason=filled.reason)
         return None
-    trades.dca_into(uow, wallet, config, position, filled, order)
-    return DCA
+    return filled
