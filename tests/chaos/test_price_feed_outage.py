@@ -116,6 +116,8 @@ def test_price_feed_outage_never_trades_on_a_bad_price(
         chaos: Engine, e2e_redis: redis.Redis, sender: Celery, fleet: Fleet) -> None:
     with FakeJupiter() as feed, fleet.settings(
             SIGNALFLEET_PRICE_FEED="jupiter", SIGNALFLEET_JUPITER_PRICE_URL=feed.url,
+            # the fake serves prices only: no market data from any other host
+            SIGNALFLEET_METRICS_SOURCE="none", SIGNALFLEET_PRICE_IMPACT_SOURCE="none",
             SIGNALFLEET_HTTP_MAX_ATTEMPTS=str(MAX_ATTEMPTS),
             SIGNALFLEET_HTTP_TIMEOUT_SECONDS=str(TIMEOUT_S),
             SIGNALFLEET_LOG_FORMAT="json", **LIMITS):

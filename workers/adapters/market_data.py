@@ -107,10 +107,12 @@ def make_metrics_source(settings: Settings, http: httpx.Client,
                         policy: RetryPolicy | None) -> MetricsSource | None:
     """The metrics source ``SIGNALFLEET_METRICS_SOURCE`` names: ``jupiter`` (Tokens API v2),
     ``dexscreener`` (no holder count), ``none``, or ``auto`` — Jupiter when an API key is
-    set, DexScreener otherwise. Independent of the price feed."""
+    set, else DexScreener when the price feed is a live one, else none (an offline feed —
+    static, replay — has no market: nothing is asked of a host nobody configured)."""
     choice = settings.metrics_source
     if choice == "auto":
-        choice = "jupiter" if settings.jupiter_api_key is not None else "dexscreener"
+        choice = "jupiter" if settings.jupiter_api_key is not None else (
+            "dexscreener" if settings.price_feed in ("jupiter", "dexscreener") else "none")
     if choice == "jupiter":
         return JupiterTokensMetrics(http, url=settings.jupiter_tokens_url,
                                     api_key=settings.jupiter_api_key, policy=policy)

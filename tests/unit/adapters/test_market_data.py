@@ -92,7 +92,10 @@ def test_not_a_list_is_transient_429_retried_401_permanent(policy: RetryPolicy,
 
 @pytest.mark.parametrize(("values", "kind"), [
     ({"jupiter_api_key": SecretStr("k")}, JupiterTokensMetrics),
-    ({}, "DexScreenerMetrics()"),
+    ({"price_feed": "jupiter"}, "DexScreenerMetrics()"),  # a live feed, no key
+    ({"price_feed": "dexscreener"}, "DexScreenerMetrics()"),
+    ({"price_feed": "static"}, None),  # offline: no market data from any host
+    ({"price_feed": "replay"}, None),
     ({"metrics_source": "jupiter"}, JupiterTokensMetrics),
     ({"metrics_source": "dexscreener", "jupiter_api_key": SecretStr("k")},
      "DexScreenerMetrics()"),
