@@ -16,7 +16,7 @@ from sqlalchemy import Engine
 from tests.e2e.conftest import wait_for
 from tests.e2e.test_pipeline import FIXED_SIZE, MINT, agent, push, set_price, signal_done
 from workers import metrics
-from workers.bootstrap import Runtime, ServiceUrls
+from workers.bootstrap import Container, ServiceUrls
 from workers.ingest.stream import SIGNALS_STREAM
 from workers.metrics_state import FleetState
 from workers.settings import Settings
@@ -26,7 +26,7 @@ class Scraper:
     def __init__(self, env: dict[str, str]) -> None:
         urls = ServiceUrls(env["SIGNALFLEET_DATABASE_URL"], env["SIGNALFLEET_REDIS_URL"],
                            env["SIGNALFLEET_REDIS_URL"], False)
-        self.runtime = Runtime(Settings(_env_file=None), urls)  # type: ignore[call-arg]
+        self.runtime = Container(Settings(_env_file=None), urls)  # type: ignore[call-arg]
         self.path = env["PROMETHEUS_MULTIPROC_DIR"]
 
     def __call__(self) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import timedelta
 from decimal import Decimal as D
 from pathlib import Path
@@ -18,13 +19,15 @@ from domain.performance import Snapshot
 from domain.ports import PriceQuote
 from persistence.db import make_session_factory
 from persistence.unit_of_work import SqlAlchemyUnitOfWork
+from tests.fakes import db_deps
 from tests.integration.cli_support import cli
 from tests.integration.ledger_support import BONK, T0, WIF, funded_agent, open_position
 from workers.adapters.prices import StaticPriceFeed
 from workers.bootstrap import SystemClock
 from workers.cli import app
 from workers.handlers.operators.money import withdraw
-from workers.handlers.operators.report import ReportDeps, report, report_series
+from workers.handlers.operators.report import report, report_series
+from workers.handlers.shared.deps import Deps
 
 __all__ = ["cli"]
 
@@ -47,9 +50,9 @@ class Clock:
         return self.at
 
 
-def deps(engine: Engine, prices: dict[str, str] | None) -> ReportDeps:
-    return ReportDeps(uow=lambda: SqlAlchemyUnitOfWork(make_session_factory(engine)),
-                      prices=Feed(prices))
+def deps(engine: Engine, prices: dict[str, str] | None) -> Deps:
+    factory = make_session_factory(engine)
+    return replace(db_deps(lambda: SqlAlchemyUnitOfWork(factory)), prices=Feed(prices))
 
 
 def two_positions(uow: SqlAlchemyUnitOfWork) -> None:
