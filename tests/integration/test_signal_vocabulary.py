@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any, cast
 
 import pytest
@@ -14,7 +15,8 @@ from sqlalchemy import Engine
 
 from domain.vocabulary import parse_vocabulary
 from persistence.unit_of_work import SqlAlchemyUnitOfWork
-from tests.integration.http_support import VALID, FixedClock, count_signals, post
+from tests.fakes import db_deps
+from tests.integration.http_support import VALID, count_signals, post
 from workers.ingest.dead_letters import DEAD_SIGNALS_STREAM
 from workers.ingest.stream import StreamIngestor
 
@@ -62,7 +64,7 @@ def _dead(client: redis.Redis) -> dict[str, dict[str, str]]:
 def test_the_stream_dead_letters_types_outside_the_vocabulary_and_repeated_keys(
         uow_factory: Callable[[], SqlAlchemyUnitOfWork], redis_client: redis.Redis,
         clean_db: Engine) -> None:
-    ingestor = StreamIngestor(redis_client, uow_factory, FixedClock(), lambda _: None, "t")
+    ingestor = StreamIngestor(redis_client, db_deps(uow_factory), "t")
     messages: list[tuple[Any, dict[Any, Any]]] = [
         (f"{i + 1}-0", {"payload": json.dumps({**VALID, "signal_type": typo})})
         for i, typo in enumerate(TYPOS)]
@@ -80,8 +82,8 @@ def test_the_stream_dead_letters_types_outside_the_vocabulary_and_repeated_keys(
 def test_a_deployments_own_vocabulary(uow_factory: Callable[[], SqlAlchemyUnitOfWork],
                                       redis_client: redis.Redis, clean_db: Engine) -> None:
     """`*` entries: a strategy name is an entry; the exit list still exits."""
-    ingestor = StreamIngestor(redis_client, uow_factory, FixedClock(), lambda _: None, "t",
-                              vocabulary=parse_vocabulary("*", "sell,close"))
+    deps = replace(db_deps(uow_factory), vocabulary=parse_vocabulary("*", "sell,close"))
+    ingestor = StreamIngestor(redis_client, deps, "t")
     ingestor.handle([("1-0", {"payload": json.dumps(
         {**VALID, "signal_type": "Velocity (Dex Boost Detection)"})}),
         ("2-0", {"payload": json.dumps({**VALID, "signal_type": "close"})})])
