@@ -276,7 +276,7 @@ class Container:
         metrics = Metrics(make_metrics_source(s, self.http, self.http_policy))
         return Deps(uow=self.uow, cache=self.cache, clock=self.clock, queue=self.queue,
                     prices=self.prices, metrics=metrics, paper=self.paper, venue=self.venue,
-                    policy=policy, live=live)
+                    policy=policy, live=live, vocabulary=s.vocabulary)
 
     def dispose(self) -> None:
         if "engine" in self.__dict__:
