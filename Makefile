@@ -26,7 +26,7 @@ lint: install ## ruff and the import-linter layer contracts
 	$(RUN) ruff check .
 	$(RUN) lint-imports
 
-typecheck: install ## mypy --strict on domain/ and persistence/
+typecheck: install ## mypy --strict on every source file (domain, persistence, workers)
 	$(RUN) mypy
 
 migrate: install ## Upgrade the database to the latest schema
