@@ -4,8 +4,6 @@ PostgreSQL and Redis, run in-process through typer's CliRunner."""
 from __future__ import annotations
 
 import json
-import sys
-from collections.abc import Iterator
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal as D
@@ -14,7 +12,6 @@ from typing import Any
 
 import pytest
 import redis
-import structlog
 from matplotlib import image
 from sqlalchemy import Engine
 from typer.testing import CliRunner
@@ -26,15 +23,14 @@ from domain.wallets import Wallet
 from persistence.db import make_session_factory
 from persistence.unit_of_work import SqlAlchemyUnitOfWork
 from tests.fakes import Store, make_deps
+from tests.integration.cli_support import cli
 from tests.integration.test_repositories import MINT, NOW, buy_tx, deposit_tx, make_agent
-from workers import bootstrap as runtime_module
 from workers.adapters.prices import STATIC_PRICES_KEY, StaticPriceFeed
+from workers.bootstrap import SystemClock
 from workers.cli import app
-from workers.cli import common as cli_common
 from workers.cli.trading import draw_plot
 from workers.handlers.operators.report import report, report_series
 from workers.handlers.shared.deps import Deps
-from workers.settings import get_settings
 
 BONK = "DezXAZ8z7PnrnRJjz3wXBoRgixCa6xjnB7YaB1pPB263"
 LIVE_WALLET = "9WzDXwBbmkg8ZTbNMqUxvQRAyrZzDsGYdLVL9zYtAWWM"
@@ -111,40 +107,10 @@ def test_since_and_agent_narrow_the_series(fleet_data: Any, clean_db: Engine) ->
     assert [p.portfolio_balance_sol for p in points] == [D(11)]
     assert [t.label for t in series.trades] == ["WIF"]
 
-
-# --- the commands, in-process ---------------------------------------------------------------
-
-@pytest.fixture
-def cli(database_url: str, redis_url: str, tmp_path: Path,
-        monkeypatch: pytest.MonkeyPatch) -> Iterator[CliRunner]:
-    """The CLI pointed at the test database and Redis; process singletons reset around it.
-    The process-wide logging set-up is replaced for the test: it would outlive the test (and
-    the runner's stderr); log lines go to pytest's stderr, never into the command's stdout."""
-    monkeypatch.setattr(cli_common, "configure_logging", lambda *a, **k: None)
-    monkeypatch.setattr(runtime_module, "configure_logging", lambda *a, **k: None)
-    saved = structlog.get_config()
-    structlog.reset_defaults()  # nothing left from another test's set-up
-    structlog.configure(logger_factory=structlog.PrintLoggerFactory(sys.stderr))
-    for name in ("SIGNALFLEET_PRICE_FEED", "SIGNALFLEET_REPLAY_FILE"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("SIGNALFLEET_DATABASE_URL", database_url)
-    monkeypatch.setenv("SIGNALFLEET_REDIS_URL", redis_url)
-    monkeypatch.setenv("SIGNALFLEET_VAR_DIR", str(tmp_path))
-    _reset()
-    yield CliRunner()
-    _reset()
-    structlog.reset_defaults()
-    structlog.configure(**saved)
+__all__ = ["cli"]  # the fixture, imported for the tests below
 
 
-def _reset() -> None:
-    for built in (cli_common._container, runtime_module._container):
-        if built is not None:
-            built.dispose()
-    cli_common._container = None
-    runtime_module.reset()
-    get_settings.cache_clear()
-
+# --- the commands, in-process (the `cli` fixture: tests/integration/cli_support.py) -----------
 
 def test_report_plot_writes_a_png(fleet_data: Any, cli: CliRunner, tmp_path: Path) -> None:
     out = tmp_path / "report.png"
@@ -177,7 +143,7 @@ def test_prices_replay_pushes_the_file_into_the_static_feed(
     result = cli.invoke(app, ["prices", "replay", str(market), "--speed", "4"])
     assert result.exit_code == 0, result.output
     assert "pushed 3 ticks" in result.stderr
-    quotes = StaticPriceFeed(redis_client, runtime_module.SystemClock()).all_prices()
+    quotes = StaticPriceFeed(redis_client, SystemClock()).all_prices()
     assert {t: (q.price_sol, q.price_usd) for t, q in quotes.items()} == {
         BONK: (D("0.0025"), None), MINT: (D("0.5"), None)}  # the latest tick wins
     assert redis_client.hlen(STATIC_PRICES_KEY) == 2
