@@ -1,5 +1,6 @@
 """Live positions in the sweep (docs/rules.md §12): an exit records a ``close`` intent with its
-reason and hands it to ``live.execute`` after the commit; nothing fills inside the sweep."""
+reason, a take-profit sale a ``sell`` intent with its ladder step, a DCA on a dip a ``dca``
+intent; each is handed to ``live.execute`` after the commit and nothing fills inside the sweep."""
 
 from __future__ import annotations
 
@@ -8,11 +9,14 @@ from dataclasses import replace
 from decimal import Decimal as D
 from typing import Any
 
-from domain.submissions import CLOSE, FAILED
+from domain.config import TakeProfitLevel
+from domain.ledger import SOL_MINT
+from domain.submissions import CLOSE, DCA, FAILED, SELL
 from domain.wallets import Wallet
 from tests.fakes import FakeUnitOfWork, RecordingQueue, Store
 from tests.unit.domain.helpers import AGENT_ID
 from tests.unit.handlers.test_sweep import TOKEN, deps, only, quote, store
+from workers.handlers.live.intents import stored_take_profit
 from workers.handlers.positions.sweep import sweep
 from workers.handlers.shared.deps import Deps
 
@@ -54,14 +58,30 @@ def test_a_second_sweep_while_the_close_is_in_flight_records_nothing() -> None:
     assert len(s.submissions) == 2 and len(sent) == 2
 
 
-def test_live_take_profit_and_dca_are_left_alone() -> None:
-    for config, price in (({"takeProfit": {"enabled": True, "mode": "aggressive"}}, "0.0013"),
-                          ({"dca": {"enabled": True}, "stopLoss": {"enabled": False}},
-                           "0.0007")):
-        s, sent = live_store(config), []
-        report = sweep([TOKEN], live_deps(s, price, sent))
-        assert s.submissions == [] and sent == [] and not report.actions
-        assert only(s).holding == D(1000) and s.transactions == []
+def test_a_live_take_profit_records_a_sell_intent_with_its_ladder_step() -> None:
+    s, sent = live_store({"takeProfit": {"enabled": True, "mode": "aggressive"}}), []
+    report = sweep([TOKEN], live_deps(s, "0.0013", sent))  # +30 %: the 25 % level
+    [intent] = s.submissions
+    assert (intent.kind, intent.amount_in, intent.close_reason) == (SELL, D(250), None)
+    assert stored_take_profit(intent.quote).levels == (TakeProfitLevel(D(25), D(25)),)
+    assert sent == [intent.id] and report.actions == {"live_sell": 1}
+    # nothing changes before the chain confirms the sale
+    assert only(s).holding == D(1000) and only(s).take_profit_levels_hit == 0
+    assert s.transactions == []
+
+
+def test_a_live_dca_on_a_dip_records_a_dca_intent_within_the_balance() -> None:
+    config = {"dca": {"enabled": True}, "stopLoss": {"enabled": False}}
+    s, sent = live_store(config), []
+    s.balances[(LIVE.wallet_address, SOL_MINT)] = D(5)
+    report = sweep([TOKEN], live_deps(s, "0.0007", sent))  # −30 %: moderate's first level
+    [intent] = s.submissions
+    assert intent.kind == DCA and intent.amount_in > 0 and sent == [intent.id]
+    assert report.actions == {"live_dca": 1} and only(s).dca_count == 0
+    poor, sent = live_store(config), []  # the buy ≥ the balance: no margin for the fees
+    poor.balances[(LIVE.wallet_address, SOL_MINT)] = intent.amount_in
+    assert not sweep([TOKEN], live_deps(poor, "0.0007", sent)).actions
+    assert poor.submissions == [] and sent == []
 
 
 def test_a_live_wallet_not_loaded_is_skipped() -> None:

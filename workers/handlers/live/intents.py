@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
+from domain import take_profit
+from domain.config import TakeProfitLevel
 from domain.errors import PermanentError
 from domain.ports import PriceQuote, UnitOfWork
 from domain.submissions import SwapSubmission
@@ -33,6 +35,7 @@ class Intent:
     token_symbol: str | None
     amount: Decimal
     close_reason: str | None = None
+    take_profit: take_profit.TakeProfitDecision | None = None  # a ``sell``: the ladder step
 
 
 def feed_quote_json(quote: PriceQuote) -> dict[str, object]:
@@ -62,6 +65,35 @@ def record_intent(uow: UnitOfWork, wallet: Wallet, intent: Intent,
         agent_id=wallet.agent_id, wallet_address=wallet.wallet_address, kind=intent.kind,
         token_address=intent.token_address, amount_in=intent.amount,
         signal_id=order.signal_id, token_symbol=intent.token_symbol,
-        close_reason=intent.close_reason, quote={"feed": feed_quote_json(order.quote)})
+        close_reason=intent.close_reason, quote=_stored(intent, order.quote))
     uow.submissions.add(submission, order.now)
     return submission
+
+
+def _stored(intent: Intent, quote: PriceQuote) -> dict[str, object]:
+    stored: dict[str, object] = {"feed": feed_quote_json(quote)}
+    if intent.take_profit is not None:
+        stored["take_profit"] = take_profit_json(intent.take_profit)
+    return stored
+
+
+def take_profit_json(decision: take_profit.TakeProfitDecision) -> dict[str, object]:
+    """What a confirmed take-profit sale needs to move the ladder (docs/rules.md §8): the
+    levels it takes and the moon bag it keeps; the amounts come from the confirmed fill."""
+    return {"levels": [[str(lv.target_percent), str(lv.sell_percent)]
+                       for lv in decision.levels],
+            "activate_moon_bag": decision.activate_moon_bag,
+            "moon_bag_amount": None if decision.moon_bag_amount is None
+            else str(decision.moon_bag_amount)}
+
+
+def stored_take_profit(stored: Mapping[str, object] | None) -> take_profit.TakeProfitDecision:
+    """The take-profit step recorded with a ``sell`` intent."""
+    plan = (stored or {}).get("take_profit")
+    if not isinstance(plan, Mapping):
+        raise PermanentError("a live take-profit sale without its ladder step")
+    levels = tuple(TakeProfitLevel(Decimal(t), Decimal(s)) for t, s in plan["levels"])
+    moon = plan["moon_bag_amount"]
+    return take_profit.TakeProfitDecision(
+        True, levels, Decimal(0), bool(plan["activate_moon_bag"]),
+        None if moon is None else Decimal(str(moon)), Decimal(0), take_profit.TAKE_PROFIT)

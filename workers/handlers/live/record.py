@@ -26,13 +26,14 @@ from domain.submissions import (
     CONFIRMED,
     EXPIRED,
     FAILED,
+    SELL,
     SUBMITTED,
     SWAP_EXPIRED,
     SWAP_FAILED,
     SwapSubmission,
 )
 from domain.wallets import Wallet
-from workers.handlers.live.intents import feed_quote
+from workers.handlers.live.intents import feed_quote, stored_take_profit
 from workers.handlers.shared import trades
 from workers.handlers.shared.configs import trading_config
 from workers.handlers.shared.deps import Deps
@@ -120,8 +121,11 @@ def _write_fill(uow: UnitOfWork, sub: SwapSubmission, fill: Fill, order: Order) 
             return trades.open_new(uow, wallet, config, token, fill, order).id
         tx, _ = trades.dca_into(uow, wallet, config, position, fill, order)
         return tx.id
-    if position is None or sub.kind != CLOSE:
+    if position is None or sub.kind not in (CLOSE, SELL):
         raise RuntimeError(f"live {sub.kind} {sub.id}: no open position to sell from")
+    if sub.kind == SELL:  # the ladder moves here, with the confirmed amounts, exactly once
+        step = stored_take_profit(sub.quote)
+        return trades.take_profit_sale(uow, position, step, fill, order).id
     trade = trades.close(uow, position, fill, sub.close_reason or "signal", order)
     return trade.sale_transaction_id
 

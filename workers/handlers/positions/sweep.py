@@ -6,8 +6,8 @@ evaluated only with a fresh price; a stale or missing one skips it (never trade 
 Peak and stop-loss changes without a trade are saved together in one batched transaction.
 Every trade is its own transaction under the agent lock, re-evaluated against the position
 re-read FOR UPDATE, so two overlapping sweeps never sell (or buy) twice. A live position's
-exit records a ``close`` intent (one in flight per agent) that ``live.execute`` runs after the
-commit; its take-profit sales and DCA buys are not run from the sweep.
+exit, take-profit sale or DCA buy records a swap intent (one in flight per agent) that
+``live.execute`` runs after the commit; the fill is written when the chain confirms it.
 """
 
 from __future__ import annotations
@@ -30,8 +30,10 @@ from domain.ledger import SOL_MINT
 from domain.ports import Fill, PriceQuote, UnitOfWork
 from domain.positions import Position
 from domain.records import StopChange
+from domain.sizing import INSUFFICIENT_BALANCE
 from domain.stop_loss import StopLossDecision
-from domain.submissions import CLOSE
+from domain.submissions import CLOSE, SELL
+from domain.submissions import DCA as DCA_KIND
 from domain.wallets import Wallet
 from workers.handlers.live.intents import Intent, record_intent
 from workers.handlers.shared import buying, trades
@@ -205,7 +207,7 @@ def _apply(uow: UnitOfWork, position: Position, action: object, config: TradingC
             log.warning("sweep.wallet_not_loaded", position_id=str(position.id),
                         wallet=position.wallet_address)
             return None
-        return _live_exit(uow, wallet, position, action, deps, order)
+        return _live_action(uow, wallet, position, action, deps, order)
     paper, address = deps.paper, wallet.wallet_address
     if isinstance(action, exits.Exit):
         fill = paper.sell(address, position.token_address, position.holding, order.quote)
@@ -224,22 +226,39 @@ def _apply(uow: UnitOfWork, position: Position, action: object, config: TradingC
     return None
 
 
-def _live_exit(uow: UnitOfWork, wallet: Wallet, position: Position, action: object,
-               deps: Deps, order: Order) -> str | None:
-    """Record a live exit's ``close`` intent (with its close reason) and send it to
-    ``live.execute`` once committed; none while the agent has a live swap in flight."""
-    if not isinstance(action, exits.Exit):
-        log.info("sweep.live_not_swept", position_id=str(position.id),
-                 action=type(action).__name__)
+def _live_action(uow: UnitOfWork, wallet: Wallet, position: Position, action: object,
+                 deps: Deps, order: Order) -> str | None:
+    """Record the live swap of an exit (``close``, with its reason), a take-profit sale
+    (``sell``, with its ladder step) or a DCA buy on a dip (``dca``), and send it to
+    ``live.execute`` once committed; none while the agent has a live swap in flight (the
+    next sweep decides again). The position changes only when the swap is confirmed."""
+    intent = _intent(uow, wallet, position, action)
+    if intent is None:
         return None
     if uow.submissions.in_flight(position.agent_id):
-        log.info("sweep.live_in_flight", position_id=str(position.id), reason=action.reason)
+        log.info("sweep.live_in_flight", position_id=str(position.id), kind=intent.kind)
         return None
-    intent = Intent(CLOSE, position.token_address, position.token_symbol, position.holding,
-                    action.reason)
     submission = record_intent(uow, wallet, intent, order)
     uow.after_commit(partial(deps.queue.run_live, submission.id))
-    return LIVE_PREFIX + action.reason
+    return LIVE_PREFIX + (intent.close_reason or intent.kind)
+
+
+def _intent(uow: UnitOfWork, wallet: Wallet, position: Position,
+            action: object) -> Intent | None:
+    token, symbol = position.token_address, position.token_symbol
+    if isinstance(action, exits.Exit):
+        return Intent(CLOSE, token, symbol, position.holding, action.reason)
+    if isinstance(action, take_profit.TakeProfitDecision):
+        return Intent(SELL, token, symbol, action.sell_amount, take_profit=action)
+    if isinstance(action, dca.DcaDecision):
+        # A live buy's fees are unknown until it lands: keep a margin (docs/rules.md §12).
+        balance = uow.balances.get(wallet.wallet_address, SOL_MINT, for_update=True)
+        if action.buy_amount_sol >= balance:
+            log.info("sweep.dca_skipped", position_id=str(position.id),
+                     reason=INSUFFICIENT_BALANCE)
+            return None
+        return Intent(DCA_KIND, token, symbol, action.buy_amount_sol)
+    return None
 
 
 def position_wallet(uow: UnitOfWork, position: Position) -> Wallet | None:

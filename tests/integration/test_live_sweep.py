@@ -1,0 +1,137 @@
+"""The sweep's live actions on a real Solana runtime (docs/rules.md §12): take-profit partial
+sales with the moon bag, DCA on a dip, stop loss and stale trade each record an intent that
+``execute_live`` signs, sends and confirms; the ledger, balances and positions then equal what
+the chain holds, and the money invariants hold."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import replace
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from sqlalchemy import Engine
+
+from domain.ports import PriceQuote
+from persistence import models as m
+from tests.fakes import FakeCache
+from tests.integration.live_support import FIXED, Live, close_chains, live
+from tests.invariants import assert_ledger_invariant, assert_money_conserved
+from tests.live_fakes import MINT
+from workers.handlers.live.record import record_landed
+from workers.handlers.live.swaps import execute_live
+from workers.handlers.positions.sweep import SweepReport, sweep
+
+__all__ = ["close_chains"]
+
+UNITS = Decimal(10) ** 6  # the test mint's decimals
+
+
+@pytest.fixture
+def lv(clean_db: Engine) -> Live:
+    return live(clean_db)
+
+
+def sweep_at(lv: Live, price: str) -> SweepReport:
+    quote = PriceQuote(MINT, Decimal(price), lv.clock.now(), "test", None)
+    return sweep([MINT], replace(lv.deps(), cache=FakeCache({MINT: quote})))
+
+
+def run_last(lv: Live) -> str:
+    return execute_live(lv.submitted[-1], lv.deps())
+
+
+def opened(lv: Live, config: dict[str, Any]) -> uuid.UUID:
+    """A live agent with ``config`` that bought 1,000 tokens for 1 SOL on the chain."""
+    agent_id = lv.agent(config={**FIXED, **config})
+    assert run_last_signal(lv, agent_id) == "confirmed"
+    return agent_id
+
+
+def run_last_signal(lv: Live, agent_id: uuid.UUID) -> str:
+    outcome = lv.signal(agent_id)
+    assert outcome.submission_id is not None
+    return execute_live(outcome.submission_id, lv.deps())
+
+
+def position(lv: Live) -> Any:
+    [row] = lv.rows(m.AgentPosition)
+    return row
+
+
+def assert_chain_matches_ledger(lv: Live, agent_id: uuid.UUID) -> None:
+    """The ledger's SOL and token balances are what the chain holds; the invariants hold."""
+    assert lv.chain.lamports(lv.address) == lv.sol_balance(agent_id) * 10 ** 9
+    tokens = {r.token_address: r.balance for r in lv.rows(m.AgentBalance)}
+    assert lv.chain.token_units(lv.address) == tokens.get(MINT, Decimal(0)) * UNITS
+    held = sum((p.remaining_amount or p.purchase_amount for p in lv.rows(m.AgentPosition)),
+               Decimal(0))
+    assert held == tokens.get(MINT, Decimal(0))
+    assert_ledger_invariant(lv.engine)
+    assert_money_conserved(lv.engine)
+
+
+def test_take_profit_partials_sell_live_and_keep_the_moon_bag(lv: Live) -> None:
+    agent_id = opened(lv, {"takeProfit": {"enabled": True, "mode": "aggressive"},
+                           "stopLoss": {"enabled": False}, "staleTrade": {"enabled": False}})
+    lv.chain.lamports_per_unit = Decimal("1.3")
+    assert sweep_at(lv, "0.0013").actions == {"live_sell": 1}  # +30 %: level 25 → 25 %
+    assert sweep_at(lv, "0.0013").actions == {}  # in flight: nothing more
+    assert position(lv).take_profit_levels_hit == 0  # nothing moves before the chain
+    assert run_last(lv) == "confirmed"
+    [sub] = [s for s in lv.rows(m.SwapSubmission) if s.kind == "sell"]
+    with lv.uow() as uow:
+        snapshot = replace(uow.submissions.get(sub.id), status="submitted")
+    assert record_landed(snapshot, lv.deps()) is None  # a second resolver: applied once
+    p = position(lv)
+    assert (p.remaining_amount, p.take_profit_levels_hit) == (Decimal(750), 1)
+    # partial PnL from the confirmed proceeds: 0.325 − fee − 250/1000 × 1.000015
+    assert p.realized_profit_sol == Decimal("0.325") - Decimal("0.000015") - Decimal(
+        "0.25000375")
+    assert_chain_matches_ledger(lv, agent_id)
+    lv.chain.lamports_per_unit = Decimal("2.1")
+    assert sweep_at(lv, "0.0021").actions == {"live_sell": 1}  # +110 %: 50 and 100, moon
+    assert run_last(lv) == "confirmed"
+    p = position(lv)
+    assert (p.remaining_amount, p.take_profit_levels_hit) == (Decimal(250), 3)
+    assert p.moon_bag_activated and p.moon_bag_amount == Decimal(100)
+    lv.chain.lamports_per_unit = Decimal("2.6")
+    assert sweep_at(lv, "0.0026").actions == {"live_sell": 1}  # +160 %: the last level
+    assert run_last(lv) == "confirmed"
+    p = position(lv)
+    assert (p.remaining_amount, p.take_profit_levels_hit) == (Decimal(100), 4)  # the moon bag
+    sales = [t for t in lv.rows(m.AgentTransaction) if t.is_take_profit]
+    assert [t.input_amount for t in sales] == [Decimal(250), Decimal(500), Decimal(150)]
+    assert len(lv.chain.sent) == 4 and all(s.verified for s in lv.chain.sent)
+    assert sweep_at(lv, "0.0030").actions == {}  # levels exhausted: the moon bag stays
+    assert_chain_matches_ledger(lv, agent_id)
+
+
+def test_a_live_dca_on_a_dip_buys_through_the_chain(lv: Live) -> None:
+    agent_id = opened(lv, {"dca": {"enabled": True, "mode": "moderate"},
+                           "stopLoss": {"enabled": False}})
+    lv.chain.lamports_per_unit = Decimal("0.7")
+    assert sweep_at(lv, "0.0007").actions == {"live_dca": 1}  # −30 %
+    assert run_last(lv) == "confirmed"
+    p = position(lv)
+    assert p.dca_count == 1 and p.purchase_amount > Decimal(1000)
+    [dca] = [t for t in lv.rows(m.AgentTransaction) if t.is_dca]
+    assert dca.output_amount == p.purchase_amount - Decimal(1000)
+    assert_chain_matches_ledger(lv, agent_id)
+
+
+@pytest.mark.parametrize(("config", "price", "reason"), [
+    ({}, "0.0005", "stop_loss"),
+    ({"staleTrade": {"enabled": True, "minHoldTimeMinutes": 1}}, "0.00102", "stale_trade")])
+def test_a_live_stop_loss_or_stale_trade_closes_on_the_chain(
+        lv: Live, config: dict[str, Any], price: str, reason: str) -> None:
+    agent_id = opened(lv, config)
+    lv.clock.current = datetime.now(UTC).replace(year=lv.clock.current.year + 1)
+    lv.chain.lamports_per_unit = Decimal(price) * 1000
+    assert sweep_at(lv, price).actions == {f"live_{reason}": 1}
+    assert run_last(lv) == "confirmed"
+    [closed] = lv.rows(m.AgentHistoricalSwap)
+    assert closed.close_reason == reason and lv.rows(m.AgentPosition) == []
+    assert_chain_matches_ledger(lv, agent_id)
