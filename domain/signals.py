@@ -9,6 +9,8 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from decimal import Decimal
+from typing import cast
 
 from domain.base58 import is_public_key
 from domain.errors import InvalidSignal
@@ -59,11 +61,23 @@ def _token_address(value: object) -> str:
 
 
 def _strength(value: object) -> int:
-    if isinstance(value, bool) or not isinstance(value, int):
+    """A JSON integer 1..100. A number with an integral value (``50.0``, ``5e1``) is that
+    integer, as JSON Schema reads ``type: integer`` (so the HTTP API's schema and its server
+    agree); ``50.5``, ``"50"`` and ``true`` are refused."""
+    if isinstance(value, bool) or not _integral(value):
         raise InvalidSignal("signal_strength", "must be a JSON integer")
-    if not 1 <= value <= 100:
+    number = cast("int | float | Decimal", value)
+    if not 1 <= number <= 100:  # compared before int(): 1E+999999 never becomes an int
         raise InvalidSignal("signal_strength", f"must be 1..100, got {value}")
-    return value
+    return int(number)
+
+
+def _integral(value: object) -> bool:
+    if isinstance(value, int):
+        return True
+    if isinstance(value, Decimal):
+        return value.is_finite() and value == value.to_integral_value()
+    return isinstance(value, float) and value.is_integer()
 
 
 def _user_id(value: object) -> uuid.UUID:

@@ -1,6 +1,6 @@
 """HTTP ingest against real PostgreSQL and Redis: auth, scopes, validation, idempotency, rate
 limit, the fan-out enqueued (on the real broker) only after the row commits, and a
-schemathesis run of the OpenAPI spec finding no 5xx."""
+the OpenAPI document served (schemathesis over the whole API: test_openapi_contract.py)."""
 
 from __future__ import annotations
 
@@ -11,11 +11,6 @@ from typing import Any
 
 import pytest
 import redis
-import schemathesis
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
-from schemathesis.checks import not_a_server_error
-from schemathesis.generation import GenerationMode
 from sqlalchemy import Engine, text
 
 from tests.integration.http_support import BONK, VALID, FixedClock, post
@@ -78,7 +73,7 @@ def test_a_use_is_recorded_on_the_key(make_client: Callable[..., Any], api_key: 
 @pytest.mark.parametrize(("body", "field"), [
     ({**VALID, "signal_strenght": 80}, "signal_strenght"),  # a typo is an unknown field
     ({**VALID, "signal_strength": "80"}, "signal_strength"),
-    ({**VALID, "signal_strength": 80.0}, "signal_strength"),
+    ({**VALID, "signal_strength": 80.5}, "signal_strength"),
     ({**VALID, "signal_strength": 101}, "signal_strength"),
     ({**VALID, "token_address": "not-a-key"}, "token_address"),
     ({k: v for k, v in VALID.items() if k != "signal_type"}, "signal_type"),
@@ -174,26 +169,3 @@ def test_the_openapi_document_is_served(make_client: Callable[..., Any]) -> None
     assert body["additionalProperties"] is False
     assert spec["components"]["securitySchemes"]["APIKeyHeader"]["name"] == "X-API-Key"
     assert client.get("/docs").status_code == 200
-
-
-# --- schemathesis: no 5xx on anything the spec allows, or nearly allows -------------------
-# Driven through hypothesis directly (schemathesis' pytest plugin does not support pytest 9).
-
-def test_the_api_never_answers_5xx(make_client: Callable[..., Any], api_key: str) -> None:
-    client, _ = make_client(rate_limit=100_000)
-    schema = schemathesis.openapi.from_asgi("/openapi.json", client.app)
-    operations = [result.ok() for result in schema.get_all_operations()]
-    cases = st.one_of(*(op.as_strategy(generation_mode=mode) for op in operations
-                        for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE)))
-    seen: list[int] = []
-
-    @given(case=cases)
-    @settings(max_examples=50, deadline=None, database=None,
-              suppress_health_check=list(HealthCheck))
-    def no_server_error(case: Any) -> None:
-        response = case.call(headers={"X-API-Key": api_key})
-        seen.append(response.status_code)
-        case.validate_response(response, checks=[not_a_server_error])
-
-    no_server_error()
-    assert len(seen) >= 20 and not [code for code in seen if code >= 500]

@@ -1,7 +1,8 @@
 """HTTP ingest for providers that cannot reach Redis: ``POST /v1/signals`` (FastAPI).
 
 Each request: authenticate ``X-API-Key`` and count it against the key's rate limit
-(``workers.http.auth.require_scope("signals")``), parse the body with the domain parser, give
+(``workers.http.auth.require_scope("signals")``), read the body through its strict model
+(``workers.http.request``: the OpenAPI schema is generated from it) and the parser, give
 the signal to the key's user (another user only with the ``admin`` scope), store it and
 enqueue its fan-out after commit (``store_signals``), answer 201 with the stored row. Nothing
 here holds state: run as many processes as needed.
@@ -17,11 +18,11 @@ from typing import Annotated, Any
 import structlog
 from fastapi import Depends, FastAPI, Request, Response
 from fastapi.concurrency import run_in_threadpool
+from pydantic import BaseModel
 
 from domain.channels import http_namespace
 from domain.errors import InvalidSignal
 from domain.json_text import REPEATED, RepeatedKey, loads_exact
-from domain.signals import parse_signal
 from workers.bootstrap import Container
 from workers.handlers.operators.keys import Principal
 from workers.handlers.shared.deps import Deps
@@ -31,7 +32,8 @@ from workers.http.errors import Duplicate, TooLarge, install_error_handlers
 from workers.http.metrics_api import metrics_router
 from workers.http.ratelimit import RateLimiter
 from workers.http.read_api import read_router
-from workers.http.schemas import REQUEST_BODY, RESPONSES, Health, SignalOut
+from workers.http.request import read_signal_body, request_body, signal_request
+from workers.http.schemas import RESPONSES, Health, SignalOut
 
 log = structlog.get_logger(__name__)
 DESCRIPTION = """Push trading signals to signalfleet over HTTP.
@@ -47,11 +49,11 @@ class IngestService:
     deps: Deps
     limiter: RateLimiter
     max_body_bytes: int
+    model: type[BaseModel]  # the request body: what is enforced is what the schema says
 
     def store(self, payload: Any, principal: Principal) -> SignalOut:
         rt = self.deps
-        signal = parse_signal(_checked(payload))
-        rt.vocabulary.check(signal.signal_type)
+        signal = read_signal_body(payload, self.model, rt.vocabulary)
         owner = signal_owner(principal, signal.user_id)
         if owner != principal.user_id:
             with rt.uow() as uow:
@@ -70,23 +72,6 @@ class IngestService:
                          signal_strength=s.signal_strength, symbol=s.symbol,
                          activation_reason=s.activation_reason, source=s.source,
                          idempotency_key=s.idempotency_key, user_id=s.user_id)
-
-
-def _checked(payload: Any) -> Any:
-    """Strings PostgreSQL cannot store (NUL, lone surrogates) are refused naming the field."""
-    if isinstance(payload, dict):
-        for key, value in payload.items():
-            if isinstance(value, str) and not _storable(value):
-                raise InvalidSignal(str(key), "must be valid UTF-8 text without NUL characters")
-    return payload
-
-
-def _storable(text: str) -> bool:
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        return False
-    return "\x00" not in text
 
 
 async def read_json(request: Request, max_bytes: int) -> Any:
@@ -108,10 +93,10 @@ def create_app(container: Container, *, deps: Deps | None = None) -> FastAPI:
     """The ASGI app on the container's database and Redis (OpenAPI at /openapi.json, /docs);
     ``deps`` replaces the container's wiring (tests record the enqueued fan-outs)."""
     settings = container.settings
+    deps = deps or container.deps
     service = IngestService(
-        deps=deps or container.deps,
-        limiter=RateLimiter(container.redis, settings.http_rate_limit_per_minute),
-        max_body_bytes=settings.http_max_body_bytes)
+        deps=deps, limiter=RateLimiter(container.redis, settings.http_rate_limit_per_minute),
+        max_body_bytes=settings.http_max_body_bytes, model=signal_request(deps.vocabulary))
     app = FastAPI(title="signalfleet ingest", version="1", description=DESCRIPTION)
     install_error_handlers(app)
     install_gate(app, Gate(container, service.deps, service.limiter))
@@ -120,7 +105,8 @@ def create_app(container: Container, *, deps: Deps | None = None) -> FastAPI:
     signals_key = Depends(require_scope("signals"))
 
     @app.post("/v1/signals", status_code=201, response_model=SignalOut, responses=RESPONSES,
-              openapi_extra=REQUEST_BODY, summary="Push one signal", tags=["signals"])
+              openapi_extra=request_body(service.model), summary="Push one signal",
+              tags=["signals"])
     async def post_signal(request: Request,
                           who: Annotated[Principal, signals_key]) -> SignalOut:
         payload = await read_json(request, service.max_body_bytes)

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import uuid
+from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -54,9 +55,18 @@ def test_strength_bounds_inclusive(strength: int) -> None:
     assert parse_signal({**VALID, "signal_strength": strength}).signal_strength == strength
 
 
-@pytest.mark.parametrize("strength", [0, 101, -1, "50", 50.5, 50.0, True, None, [50]])
+@pytest.mark.parametrize("strength", [0, 101, -1, "50", 50.5, True, None, [50], 100.0001,
+                                      Decimal("50.5"), Decimal("NaN"), float("inf"),
+                                      Decimal("1E+999999"), Decimal("0E-999999999")])
 def test_strength_must_be_an_integer_1_to_100(strength: object) -> None:
     bad("signal_strength", signal_strength=strength)
+
+
+@pytest.mark.parametrize("strength", [50.0, Decimal("50.0"), Decimal("5E+1"), Decimal("50.000")])
+def test_a_number_with_an_integral_value_is_that_integer(strength: object) -> None:
+    """As JSON Schema reads `type: integer` (the HTTP API's schema must agree with it)."""
+    parsed = parse_signal({**VALID, "signal_strength": strength}).signal_strength
+    assert parsed == 50 and type(parsed) is int
 
 
 def test_unknown_field_rejected_by_name() -> None:
