@@ -17,13 +17,13 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from schemathesis import checks as sc
 from schemathesis.generation import GenerationMode
-from workers.handlers.agents import create_agent
-from workers.handlers.keys import create_key
 
 from domain.base58 import b58encode
 from domain.vocabulary import DEFAULT_VOCABULARY
 from persistence.unit_of_work import SqlAlchemyUnitOfWork
 from tests.integration.http_support import VALID, FixedClock, post
+from workers.handlers.operators.agents import NewAgent, create_agent
+from workers.handlers.operators.keys import create_key
 from workers.http.request import SOLANA_ADDRESS, signal_request
 
 ALL_CHECKS = [sc.not_a_server_error, sc.status_code_conformance, sc.content_type_conformance,
@@ -39,7 +39,7 @@ schemathesis.openapi.format(SOLANA_ADDRESS, st.binary(min_size=32, max_size=32).
 
 def test_schemathesis_every_check_over_the_whole_api(
         make_client: Callable[..., Any], uow_factory: Callable[[], SqlAlchemyUnitOfWork]) -> None:
-    create_agent(uow_factory(), FixedClock(), name="contract", user_email="p@example.com")
+    create_agent(uow_factory(), FixedClock(), NewAgent(name="contract", user_email="p@example.com"))
     key = create_key(uow_factory(), FixedClock(), user_email="p@example.com",
                      scopes=["signals", "read"]).key
     client, _ = make_client(rate_limit=10**9)

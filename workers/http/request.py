@@ -124,7 +124,7 @@ def signal_request(vocabulary: Vocabulary) -> type[BaseModel]:
     )
 
 
-EXAMPLE = {"token_address": "DezXAZ8z7PnrnRJjz3wXBoRgixCa6xjnB7YaB1pPB263",
+EXAMPLE: dict[str, Any] = {"token_address": "DezXAZ8z7PnrnRJjz3wXBoRgixCa6xjnB7YaB1pPB263",
            "signal_type": "buy", "signal_strength": 80, "symbol": "BONK",
            "source": "my-provider", "idempotency_key": "my-provider:2026-01-01:42"}
 
