@@ -1,0 +1,300 @@
+"""The rows of the fake database (``Store``) and the user, agent, wallet, balance, ledger,
+position and history repositories of ``domain/ports.py`` over them. They keep the schema's
+rules a handler could trip over: unique keys (``UniqueViolation``, as PostgreSQL's
+IntegrityError), a balance never below zero (``InvalidInput("balance")``), ``NotFound`` for a
+missing row, updates of a missing row changing nothing."""
+
+from __future__ import annotations
+
+import dataclasses
+import uuid
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from decimal import Decimal
+
+from domain.agents import Agent
+from domain.config import StoredConfig
+from domain.errors import InvalidInput, NotFound
+from domain.ledger import ClosedTrade, Transaction
+from domain.ports import PriceQuote
+from domain.positions import Position
+from domain.records import ConfigJson, Execution, StopChange, StoredKey, StoredSnapshot
+from domain.signals import Signal
+from domain.submissions import SwapSubmission
+from domain.wallets import Wallet
+
+
+class UniqueViolation(Exception):
+    """A row broke a unique key (PostgreSQL raises IntegrityError there)."""
+
+
+@dataclasses.dataclass(frozen=True)
+class SignalRow:
+    id: int
+    signal: Signal
+    namespace: str
+    status: str
+    received_at: datetime
+    eligible_agents: int | None = None
+    dispatched_at: datetime | None = None
+    processed_at: datetime | None = None
+
+
+@dataclasses.dataclass(frozen=True)
+class Bar:
+    """A 1-minute price bar (``token_price_bars``)."""
+
+    open_sol: Decimal
+    high_sol: Decimal
+    low_sol: Decimal
+    close_sol: Decimal
+    close_usd: Decimal | None
+    samples: int
+
+
+@dataclasses.dataclass
+class Store:
+    """The rows of the fake database. Containers only: the unit of work copies them to
+    roll back (values are frozen, so a shallow copy is a snapshot)."""
+
+    agents: dict[uuid.UUID, tuple[Agent, StoredConfig]]
+    wallets: list[Wallet]
+    positions: dict[uuid.UUID, Position] = dataclasses.field(default_factory=dict)
+    balances: dict[tuple[str, str], Decimal] = dataclasses.field(default_factory=dict)
+    transactions: list[Transaction] = dataclasses.field(default_factory=list)
+    history: list[ClosedTrade] = dataclasses.field(default_factory=list)
+    prices: list[PriceQuote] = dataclasses.field(default_factory=list)
+    snapshots: list[StoredSnapshot] = dataclasses.field(default_factory=list)
+    submissions: list[SwapSubmission] = dataclasses.field(default_factory=list)
+    users: dict[uuid.UUID, str] = dataclasses.field(default_factory=dict)
+    signals: dict[int, SignalRow] = dataclasses.field(default_factory=dict)
+    executions: dict[tuple[int, uuid.UUID], Execution] = dataclasses.field(
+        default_factory=dict)
+    bars: dict[tuple[str, datetime], Bar] = dataclasses.field(default_factory=dict)
+    api_keys: dict[uuid.UUID, StoredKey] = dataclasses.field(default_factory=dict)
+    commits: int = 0  # counters, not rows: a rollback keeps them (as a sequence does)
+    last_signal_id: int = 0
+
+    def copy_rows(self) -> dict[str, object]:
+        return {f.name: getattr(self, f.name).copy() for f in dataclasses.fields(self)
+                if isinstance(getattr(self, f.name), dict | list)}
+
+    def restore(self, saved: dict[str, object]) -> None:
+        """Put the rows back in place (callers holding a container see the restored rows)."""
+        for name, rows in saved.items():
+            current = getattr(self, name)
+            if isinstance(current, dict) and isinstance(rows, dict):
+                current.clear()
+                current.update(rows)
+            elif isinstance(current, list) and isinstance(rows, list):
+                current[:] = rows
+
+
+class _Repo:
+    def __init__(self, store: Store) -> None:
+        self.s = store
+
+
+class FakeUsers(_Repo):
+    def get_or_create(self, email: str) -> uuid.UUID:
+        found = self.find(email)
+        if found is not None:
+            return found
+        user_id = uuid.uuid4()
+        self.s.users[user_id] = email
+        return user_id
+
+    def find(self, email: str) -> uuid.UUID | None:
+        return next((i for i, e in self.s.users.items() if e == email), None)
+
+    def exists(self, user_id: uuid.UUID) -> bool:
+        return user_id in self.s.users
+
+
+class FakeAgents(_Repo):
+    def add(self, agent: Agent, trading_config: ConfigJson | None = None) -> None:
+        if agent.id in self.s.agents:
+            raise UniqueViolation(f"agent {agent.id}")
+        self.s.agents[agent.id] = (agent, trading_config)
+
+    def _row(self, agent_id: uuid.UUID) -> tuple[Agent, StoredConfig]:
+        if agent_id not in self.s.agents:
+            raise NotFound("agent_id", f"no agent {agent_id}")
+        return self.s.agents[agent_id]
+
+    def get(self, agent_id: uuid.UUID) -> Agent:
+        return self._row(agent_id)[0]
+
+    def get_for_update(self, agent_id: uuid.UUID) -> Agent:
+        return self._row(agent_id)[0]
+
+    def lock_with_config(self, agent_id: uuid.UUID) -> tuple[Agent, StoredConfig]:
+        return self._row(agent_id)
+
+    def candidates(self, *, user_id: uuid.UUID | None, holding_token: str | None = None,
+                   not_executed_for: int | None = None
+                   ) -> list[tuple[Agent, StoredConfig]]:
+        """As the SQL: not archived, automation on for its mode, the user's, holding the
+        token (exits), without an execution of the signal; ordered by id."""
+        holders = {p.agent_id for p in self.s.positions.values()
+                   if p.token_address == holding_token}
+        return [(a, c) for a, c in sorted(self.s.agents.values(), key=lambda r: r[0].id)
+                if a.archived_at is None and a.automation_on
+                and (user_id is None or a.user_id == user_id)
+                and (holding_token is None or a.id in holders)
+                and (not_executed_for is None
+                     or (not_executed_for, a.id) not in self.s.executions)]
+
+    def configs(self, agent_ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, StoredConfig]:
+        return {a: self.s.agents[a][1] for a in agent_ids if a in self.s.agents}
+
+    def get_config(self, agent_id: uuid.UUID) -> StoredConfig:
+        row = self.s.agents.get(agent_id)
+        return None if row is None else row[1]
+
+    def set_config(self, agent_id: uuid.UUID, config: ConfigJson | None) -> None:
+        if agent_id in self.s.agents:
+            self.s.agents[agent_id] = (self.s.agents[agent_id][0], config)
+
+    def all(self, user_id: uuid.UUID | None = None) -> list[Agent]:
+        return [a for a, _ in self.s.agents.values() if user_id in (None, a.user_id)]
+
+    def name_taken(self, user_id: uuid.UUID, name: str, *,
+                   other_than: uuid.UUID | None = None) -> bool:
+        return any(a.user_id == user_id and a.name == name and a.id != other_than
+                   for a, _ in self.s.agents.values())
+
+    def rename(self, agent_id: uuid.UUID, name: str) -> None:
+        if agent_id in self.s.agents:
+            agent, config = self.s.agents[agent_id]
+            self.s.agents[agent_id] = (dataclasses.replace(agent, name=name), config)
+
+    def archive(self, agent_id: uuid.UUID, now: datetime) -> None:
+        if agent_id in self.s.agents:
+            agent, config = self.s.agents[agent_id]
+            self.s.agents[agent_id] = (dataclasses.replace(agent, archived_at=now), config)
+
+
+class FakeWallets(_Repo):
+    def add(self, wallet: Wallet) -> None:
+        if any(w.wallet_address == wallet.wallet_address
+               or (w.agent_id, w.wallet_type) == (wallet.agent_id, wallet.wallet_type)
+               for w in self.s.wallets):
+            raise UniqueViolation(f"wallet {wallet.wallet_address}")
+        self.s.wallets.append(wallet)
+
+    def for_agent(self, agent_id: uuid.UUID, wallet_type: str) -> Wallet | None:
+        return next((w for w in self.s.wallets
+                     if w.agent_id == agent_id and w.wallet_type == wallet_type), None)
+
+
+class FakeBalances(_Repo):
+    def get(self, wallet_address: str, token_address: str, *,
+            for_update: bool = False) -> Decimal:
+        return self.s.balances.get((wallet_address, token_address), Decimal(0))
+
+    def apply(self, agent_id: uuid.UUID, tx: Transaction, now: datetime) -> dict[str, Decimal]:
+        return {mint: self.change(agent_id, tx.wallet_address, mint, change, now)
+                for mint, change in sorted(tx.balance_changes().items())}
+
+    def change(self, agent_id: uuid.UUID, wallet_address: str, token_address: str,
+               delta: Decimal, now: datetime, token_symbol: str | None = None) -> Decimal:
+        key = (wallet_address, token_address)
+        new = self.s.balances.get(key, Decimal(0)) + delta
+        if new < 0:
+            raise InvalidInput("balance", f"{token_address} balance cannot go below zero")
+        self.s.balances[key] = new
+        return new
+
+    def for_wallet(self, wallet_address: str) -> dict[str, Decimal]:
+        return {t: b for (w, t), b in self.s.balances.items() if w == wallet_address}
+
+
+class FakeTransactions(_Repo):
+    def add(self, tx: Transaction) -> uuid.UUID:
+        if any(t.id == tx.id or (tx.transaction_hash is not None
+                                 and t.transaction_hash == tx.transaction_hash)
+               for t in self.s.transactions):
+            raise UniqueViolation(f"transaction {tx.id}")
+        self.s.transactions.append(tx)
+        return tx.id
+
+    def sale_proceeds(self, wallet_address: str, token_address: str,
+                      since: datetime) -> Decimal:
+        """Net SOL of the token's sales since ``since``, less those that closed earlier
+        positions (as the SQL)."""
+        earlier = {h.sale_transaction_id for h in self.s.history
+                   if (h.wallet_address, h.token_address) == (wallet_address, token_address)}
+        return sum(((t.output_amount or Decimal(0)) - t.fees_sol for t in self.s.transactions
+                    if t.wallet_address == wallet_address and t.input_mint == token_address
+                    and t.transaction_type == "SWAP" and t.transaction_time >= since
+                    and t.id not in earlier), Decimal(0))
+
+    def for_agent(self, agent_id: uuid.UUID) -> list[Transaction]:
+        return sorted((t for t in self.s.transactions if t.agent_id == agent_id),
+                      key=lambda t: t.transaction_time)
+
+
+class FakePositions(_Repo):
+    def add(self, position: Position) -> None:
+        key = (position.agent_id, position.wallet_address, position.token_address)
+        if position.id in self.s.positions or any(
+                (p.agent_id, p.wallet_address, p.token_address) == key
+                for p in self.s.positions.values()):
+            raise UniqueViolation(f"position {key}")
+        self.s.positions[position.id] = position
+
+    def update(self, position: Position) -> None:
+        if position.id in self.s.positions:
+            self.s.positions[position.id] = position
+
+    def delete(self, position_id: uuid.UUID) -> None:
+        self.s.positions.pop(position_id, None)
+
+    def get(self, position_id: uuid.UUID, *, for_update: bool = False) -> Position | None:
+        return self.s.positions.get(position_id)
+
+    def find_open(self, agent_id: uuid.UUID, wallet_address: str, token_address: str, *,
+                  for_update: bool = False) -> Position | None:
+        return next((p for p in self.s.positions.values()
+                     if (p.agent_id, p.wallet_address, p.token_address)
+                     == (agent_id, wallet_address, token_address)), None)
+
+    def count_open(self, agent_id: uuid.UUID, wallet_address: str) -> int:
+        return sum((p.agent_id, p.wallet_address) == (agent_id, wallet_address)
+                   for p in self.s.positions.values())
+
+    def list_open(self, agent_id: uuid.UUID | None = None,
+                  token_addresses: Iterable[str] | None = None) -> list[Position]:
+        tokens = None if token_addresses is None else set(token_addresses)
+        return sorted((p for p in self.s.positions.values()
+                       if agent_id in (None, p.agent_id)
+                       and (tokens is None or p.token_address in tokens)),
+                      key=lambda p: p.created_at)
+
+    def open_tokens(self) -> list[str]:
+        return sorted({p.token_address for p in self.s.positions.values()})
+
+    def update_stops(self, changes: Sequence[StopChange], now: datetime) -> None:
+        """Monotonic, as the SQL's GREATEST (which ignores NULL)."""
+        for pid, peak, stop in changes:
+            p = self.s.positions.get(pid)
+            if p is not None:
+                self.s.positions[pid] = dataclasses.replace(
+                    p, peak_price=_greatest(p.peak_price, peak),
+                    current_stop_loss_percentage=_greatest(p.current_stop_loss_percentage, stop),
+                    last_stop_loss_update=now, updated_at=now)
+
+
+def _greatest(a: Decimal | None, b: Decimal | None) -> Decimal | None:
+    values = [v for v in (a, b) if v is not None]
+    return max(values) if values else None
+
+
+class FakeHistory(_Repo):
+    def add(self, trade: ClosedTrade) -> None:
+        self.s.history.append(trade)
+
+    def for_agent(self, agent_id: uuid.UUID) -> list[ClosedTrade]:
+        return sorted((h for h in self.s.history if h.agent_id == agent_id),
+                      key=lambda h: h.sale_time)
