@@ -1,6 +1,7 @@
-"""The sweep's live actions on a real Solana runtime (docs/rules.md §12): take-profit partial
-sales with the moon bag, DCA on a dip, stop loss and stale trade each record an intent that
-``execute_live`` signs, sends and confirms; the ledger, balances and positions then equal what
+"""The sweep's and the operator's live actions on a real Solana runtime (docs/rules.md §11,
+§12): take-profit partial sales with the moon bag, DCA on a dip, stop loss, stale trade and
+manual close each record an intent that ``execute_live`` signs, sends and confirms (a
+write-off sends nothing); the ledger, balances and positions then equal what
 the chain holds, and the money invariants hold."""
 
 from __future__ import annotations
@@ -22,7 +23,9 @@ from tests.invariants import assert_ledger_invariant, assert_money_conserved
 from tests.live_fakes import MINT
 from workers.handlers.live.record import record_landed
 from workers.handlers.live.swaps import execute_live
+from workers.handlers.positions.manual_close import close_position
 from workers.handlers.positions.sweep import SweepReport, sweep
+from workers.handlers.positions.write_off import write_off
 
 __all__ = ["close_chains"]
 
@@ -135,3 +138,30 @@ def test_a_live_stop_loss_or_stale_trade_closes_on_the_chain(
     [closed] = lv.rows(m.AgentHistoricalSwap)
     assert closed.close_reason == reason and lv.rows(m.AgentPosition) == []
     assert_chain_matches_ledger(lv, agent_id)
+
+
+def test_a_live_manual_close_sells_through_the_chain(lv: Live) -> None:
+    agent_id = opened(lv, {})
+    lv.chain.lamports_per_unit = Decimal("1.1")
+    result = close_position(position(lv).id, lv.deps())
+    assert not result.closed and result.submission_id == lv.submitted[-1]
+    assert run_last(lv) == "confirmed"
+    [closed] = lv.rows(m.AgentHistoricalSwap)
+    assert closed.close_reason == "manual"
+    assert closed.profit_loss_sol == Decimal("1.1") - Decimal("0.000015") - Decimal("1.000015")
+    assert_chain_matches_ledger(lv, agent_id)
+
+
+def test_a_live_write_off_sends_nothing(lv: Live) -> None:
+    agent_id = opened(lv, {})
+    sent = len(lv.chain.sent)
+    result = write_off(position(lv).id, lv.deps())
+    assert result.written_off and result.profit_loss_sol == Decimal("-1.000015")
+    assert len(lv.chain.sent) == sent and lv.rows(m.AgentPosition) == []
+    [closed] = lv.rows(m.AgentHistoricalSwap)
+    assert (closed.close_reason, closed.profit_loss_sol) == ("burn", Decimal("-1.000015"))
+    # the SOL is what the chain holds; the written-off tokens stay in the wallet unsold
+    assert lv.chain.lamports(lv.address) == lv.sol_balance(agent_id) * 10 ** 9
+    assert lv.chain.token_units(lv.address) == 1000 * UNITS
+    assert_ledger_invariant(lv.engine)
+    assert_money_conserved(lv.engine)

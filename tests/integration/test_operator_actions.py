@@ -267,3 +267,25 @@ def test_transactions_have_a_reason_and_filters(checked: Engine, cli: CliRunner,
     assert code == 0, err
     [row] = list(csv.DictReader(io.StringIO(out)))
     assert row["input_symbol"] == "BONK" and row["output_amount"] == "0.900000000000000000"
+
+
+# --- write-off ------------------------------------------------------------------------
+
+def test_write_off_closes_at_zero_proceeds_through_the_cli(checked: Engine,
+                                                         uow: SqlAlchemyUnitOfWork,
+                                                         cli: CliRunner) -> None:
+    agent, wallet = funded_agent(uow, "alpha", "5")
+    held = open_position(uow, agent, wallet, BONK, "BONK", "1", "1000")
+    before = sol_balance(checked, agent.id)
+    code, out, err = run(cli, "positions", "write-off", str(held.id))  # BONK has no price
+    assert code == 0, err
+    assert "written off" in out and "-1.00000000 SOL" in out
+    with checked.connect() as conn:
+        closed = conn.execute(select(m.AgentHistoricalSwap)).one()
+        burn = conn.execute(select(m.AgentTransaction).where(
+            m.AgentTransaction.transaction_type == "BURN")).one()
+    assert (closed.close_reason, closed.profit_loss_sol) == ("burn", D(-1))
+    assert (burn.input_mint, burn.input_amount, burn.output_amount) == (BONK, D(1000), None)
+    assert sol_balance(checked, agent.id) == before  # nothing sold, nothing sent
+    code, out, _err = run(cli, "positions", "write-off", str(held.id))
+    assert code == 1 and "no_position" in out

@@ -38,6 +38,7 @@ app.command()(agents.executions)
 app.command()(agents.balances)
 app.command()(trading.report)
 agents.positions_app.command("close")(trading.close)
+agents.positions_app.command("write-off")(trading.write_off)
 agents.prices_app.command("replay")(replay.replay)
 for command in (processes.run, processes.worker, processes.beat, processes.ingest):
     app.command()(command)

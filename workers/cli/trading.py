@@ -1,4 +1,5 @@
-"""``fleet report`` (performance) and ``fleet positions close ID`` (docs/rules.md §14, §10)."""
+"""``fleet report`` (performance), ``fleet positions close ID`` and ``fleet positions write-off
+ID`` (docs/rules.md §14, §10, §11)."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from workers.cli.common import console, container, emit, err_console, errors
 from workers.handlers.operators.report import AgentReport, report_series
 from workers.handlers.operators.report import report as report_case
 from workers.handlers.positions.manual_close import close_position
+from workers.handlers.positions.write_off import write_off as write_off_case
 from workers.handlers.shared.deps import Deps
 
 if TYPE_CHECKING:
@@ -104,12 +106,31 @@ def draw_plot(path: Path, agent: uuid.UUID | None, start: datetime | None, since
 
 
 def close(position_id: uuid.UUID) -> None:
-    """Sell a position's whole holding now (close reason ``manual``)."""
+    """Sell a position's whole holding now (close reason ``manual``); a live position's sale
+    is signed and sent by the live worker and closes when the chain confirms it."""
 
     with errors():
         rt = _runtime()
         result = close_position(position_id, rt.deps)
+    if result.submission_id is not None:
+        console.print(f"live close submitted as swap {result.submission_id}: the live worker "
+                      "signs and sends it; `fleet positions` shows it until confirmed")
+        return
     if not result.closed:
         console.print(f"not closed: {result.reason}")
         raise typer.Exit(1)
     console.print(f"closed; sale transaction {result.sale_transaction_id}")
+
+
+def write_off(position_id: uuid.UUID) -> None:
+    """Close a position at zero proceeds (close reason ``burn``), for a token with no price
+    or no route: nothing is sent to the chain; PnL = −the remaining cost basis."""
+
+    with errors():
+        rt = _runtime()
+        result = write_off_case(position_id, rt.deps)
+    if not result.written_off:
+        console.print(f"not written off: {result.reason}")
+        raise typer.Exit(1)
+    console.print(f"written off; burn transaction {result.burn_transaction_id}, "
+                  f"PnL {result.profit_loss_sol} SOL")
