@@ -50,6 +50,7 @@ from workers.logging import configure_logging, register_secrets
 from workers.settings import Settings, get_settings
 
 REPLAY_START_KEY = "sf:replay:start"
+LIVE_KEYS = "sf:live:keys"  # the wallet addresses a live worker holds keys for (live_worker)
 Send = Callable[[str, list[object]], None]
 
 
@@ -252,7 +253,10 @@ class Container:
 
     @cached_property
     def venue(self) -> ChainVenue:
-        return ChainVenue(self.jupiter, self.rpc, self.wallets)
+        def announced(address: str) -> bool:
+            return bool(self.redis.sismember(LIVE_KEYS, address))
+
+        return ChainVenue(self.jupiter, self.rpc, self.wallets, announced)
 
     @cached_property
     def queue(self) -> CeleryQueue:

@@ -14,13 +14,16 @@ from workers.ingest import task_json
 from workers.schedule import beat_schedule
 from workers.settings import get_settings
 
-QUEUES = ("signals", "sweeps", "maintenance")
+QUEUES = ("signals", "sweeps", "maintenance", "live")
 ROUTES = {
     "signals.*": {"queue": "signals"},
     "positions.*": {"queue": "sweeps"},
     "prices.*": {"queue": "sweeps"},
     "balances.*": {"queue": "maintenance"},
-    "live.*": {"queue": "signals"},
+    # Live swaps sign with WALLET_n: only workers holding every assigned key consume this
+    # queue (workers/live_worker.py); it also keeps 30 s confirmations off `signals`.
+    "live.*": {"queue": "live"},
+    "wallets.*": {"queue": "maintenance"},
     "ops.*": {"queue": "maintenance"},
 }
 
@@ -90,6 +93,15 @@ def _refuse_stale_schema(**_: Any) -> None:
     container().require_schema_at_head()
 
 
+def _refuse_live_without_keys(sender: Any = None, **_: Any) -> None:
+    """A worker consuming the live queue refuses to start without every assigned key."""
+    from workers.live_worker import LIVE_QUEUE, require_live_keys
+
+    consumed = getattr(getattr(sender, "app", app).amqp.queues, "consume_from", None) or {}
+    if LIVE_QUEUE in consumed:
+        require_live_keys(container())
+
+
 def _after_fork(**_: Any) -> None:
     reset()
 
@@ -97,4 +109,5 @@ def _after_fork(**_: Any) -> None:
 # Celery's signal decorators are untyped: connect the typed functions by call.
 app.on_after_configure.connect(_schedule)
 worker_init.connect(_refuse_stale_schema)
+worker_init.connect(_refuse_live_without_keys)
 worker_process_init.connect(_after_fork)

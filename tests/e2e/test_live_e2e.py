@@ -72,7 +72,8 @@ def live_worker(stack_env: dict[str, str], chain: LiveChain, live_redis: str,
            "SIGNALFLEET_LIVE_CONFIRM_TIMEOUT_SECONDS": "1",
            "SIGNALFLEET_LIVE_SUBMITTED_IDLE_SECONDS": "0"}
     name = f"live-e2e-{os.getpid()}@{os.uname().nodename}"
-    proc = start("live-worker", ["worker", "-c", "2", "-n", name], env,
+    proc = start("live-worker", ["worker", "-c", "2", "-n", name, "-Q",
+                                 "signals,sweeps,maintenance,live"], env,
                  Path(tmp_path_factory.mktemp("live")), lambda p: answers_ping(live_sender, name))
     yield proc
     proc.stop()
@@ -138,7 +139,7 @@ def test_a_swap_left_submitted_is_reconciled_once_by_the_beat_task(
     assert _executed(lv, buy) is None
     fake.land_now(sub.signature)
     for _ in range(2):
-        live_sender.send_task("live.reconcile", queue="signals")
+        live_sender.send_task("live.reconcile", queue="live")
     assert wait_for(lambda: _executed(lv, buy), what="the reconciled buy") == (
         "EXECUTED", "open", None)
     time.sleep(1)  # the second reconcile run has had its turn

@@ -14,8 +14,8 @@ import yaml
 
 ROOT = Path(__file__).resolve().parents[2]
 COMPOSE = shutil.which("docker-compose")
-SERVICES = {"postgres", "redis", "migrate", "worker", "beat", "ingest", "http-ingest", "flower",
-            "metrics", "prometheus", "grafana"}
+SERVICES = {"postgres", "redis", "migrate", "worker", "worker-live", "beat", "ingest",
+            "http-ingest", "flower", "metrics", "prometheus", "grafana"}
 
 
 @pytest.fixture(scope="module")
@@ -27,10 +27,12 @@ def config(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
         raw: dict[str, Any] = yaml.safe_load((ROOT / "compose.yaml").read_text())
         return _with_env_file(raw)
     project = tmp_path_factory.mktemp("compose")
-    for name in ("compose.yaml", "Dockerfile", ".env.example"):
+    for name in ("compose.yaml", "Dockerfile", ".env.example", ".env.live.example"):
         shutil.copy(ROOT / name, project / name)
     shutil.copy(ROOT / ".env.example", project / ".env")  # what an operator does first
-    result = subprocess.run([COMPOSE, "-f", "compose.yaml", "config"], cwd=project,
+    shutil.copy(ROOT / ".env.live.example", project / ".env.live")
+    result = subprocess.run([COMPOSE, "-f", "compose.yaml", "--profile", "live", "config"],
+                            cwd=project,
                             capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stderr
     loaded: dict[str, Any] = yaml.safe_load(result.stdout)
@@ -84,3 +86,19 @@ def test_flower_is_local_only_with_basic_auth_from_the_env(config: dict[str, Any
     assert flower["environment"]["SIGNALFLEET_FLOWER_USER"]
     assert flower["environment"]["SIGNALFLEET_FLOWER_PASSWORD"]
     assert "ports" not in services["postgres"] and "ports" not in services["redis"]
+
+
+def test_only_the_live_worker_gets_the_wallet_keys(config: dict[str, Any]) -> None:
+    """Keys live only where live work runs (docs/rules.md §12): .env.live (WALLET_n) is read
+    by worker-live alone, which serves the live queue; .env carries no key."""
+    for name, service in config["services"].items():
+        files = service.get("env_file") or []
+        files = [files] if isinstance(files, str) else files
+        paths = [f if isinstance(f, str) else f.get("path", "") for f in files]
+        assert any(p.endswith(".env.live") for p in paths) == (name == "worker-live"), name
+        assert not any(k.startswith("WALLET_") for k in service.get("environment") or {}), name
+    live = config["services"]["worker-live"]
+    assert live["command"] == ["worker", "--live"] and "live" in live["profiles"]
+    assert "--live" not in config["services"]["worker"]["command"]
+    assert not any(line.startswith("WALLET_")
+                   for line in (ROOT / ".env.example").read_text().splitlines())

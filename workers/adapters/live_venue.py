@@ -4,6 +4,7 @@ RPC and the wallets loaded from ``WALLET_n``: the handlers get domain values bac
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from decimal import ROUND_UP, Decimal
 
 from domain.errors import PermanentError
@@ -17,8 +18,13 @@ from workers.adapters.wallets import WalletRegistry
 
 
 class ChainVenue:
-    def __init__(self, jupiter: JupiterClient, rpc: SolanaRpc, wallets: WalletRegistry) -> None:
+    """``announced`` says whether a live worker holds a wallet's key: a process without keys
+    (signals, sweeps) records intents for it; only the live worker signs (docs/rules.md §12)."""
+
+    def __init__(self, jupiter: JupiterClient, rpc: SolanaRpc, wallets: WalletRegistry,
+                 announced: Callable[[str], bool] | None = None) -> None:
         self._jupiter, self._rpc, self._wallets = jupiter, rpc, wallets
+        self._announced = announced
         # The Jupiter quote behind the last SwapQuote, sent back to /swap exactly as received.
         self._quotes: dict[tuple[str, str, int, int], JupiterQuote] = {}
 
@@ -26,7 +32,10 @@ class ChainVenue:
         return f"ChainVenue(wallets={len(self._wallets)})"
 
     def has_key(self, wallet_address: str) -> bool:
-        return wallet_address in self._wallets
+        """The key is here, or a worker serving the live queue holds it."""
+        if wallet_address in self._wallets:
+            return True
+        return self._announced is not None and self._announced(wallet_address)
 
     def quote(self, input_mint: str, output_mint: str, amount_base_units: int,
               slippage_bps: int) -> SwapQuote:

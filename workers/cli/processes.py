@@ -29,11 +29,22 @@ OPTIONAL = {"flower", "metrics"}  # monitoring: their exit does not stop the tra
 
 def worker(concurrency: int | None = typer.Option(None, "--concurrency", "-c"),
            queues: str = typer.Option(QUEUES, "--queues", "-Q"),
-           name: str = typer.Option("worker@%h", "--name", "-n")) -> None:
+           name: str = typer.Option("worker@%h", "--name", "-n"),
+           live: bool = typer.Option(False, "--live", help="serve the live queue only (the "
+                                     "live swaps): needs WALLET_n of every assigned live "
+                                     "wallet")) -> None:
     """Run a Celery worker."""
     from workers.celery_app import app
+    from workers.live_worker import LIVE_QUEUE, MissingLiveKeys, require_live_keys
 
     c = container()
+    queues = LIVE_QUEUE if live else queues
+    if LIVE_QUEUE in queues.split(","):
+        try:
+            require_live_keys(c)
+        except MissingLiveKeys as exc:
+            typer.echo(str(exc), err=True)  # one line, never wrapped
+            raise typer.Exit(2) from None
     os.environ.update(export_urls(c.urls))
     n = concurrency or c.settings.worker_concurrency
     app.worker_main(["worker", "--loglevel", c.settings.log_level, "-Q", queues,
@@ -85,7 +96,10 @@ def run(demo: bool = typer.Option(True, "--demo/--no-demo",
               f"{password} · Ctrl-C stops everything")
     console.print(f"signalfleet: {header}")
     names = ("worker", "beat", "ingest", "flower", "metrics")  # metrics: 127.0.0.1:9108
-    supervise({n: [sys.executable, "-m", "workers.cli", n] for n in names}, env,
+    commands = {n: [sys.executable, "-m", "workers.cli", n] for n in names}
+    if len(c.wallets):  # keys loaded here: a live worker serves the live swaps
+        commands["worker-live"] = [*commands["worker"], "--live", "-n", "live@%h"]
+    supervise(commands, env,
               seeded, header if view else None, c)
 
 
