@@ -1,6 +1,7 @@
 """Dead letters: rejected signal payloads (with the field and the reason) and tasks given up
 on, each in a Redis stream capped in length and entry size (bounded growth), so a flood of
-bad input cannot fill Redis: the newest ``DEAD_LETTER_MAXLEN`` entries are kept."""
+bad input cannot fill Redis: the newest ``DEAD_LETTER_MAXLEN`` entries are kept. Their text is
+scrubbed of secrets like every log line (``workers.logging.scrub``)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from typing import Any
 
 import redis
 
+from workers.logging import scrub
 from workers.metrics import signal_rejected
 
 DEAD_SIGNALS_STREAM = "signalfleet:signals:dead"
@@ -21,7 +23,8 @@ DEAD_LETTER_TEXT_MAX = 4_096  # characters kept of a payload or of a task's argu
 def dead_letter(client: redis.Redis, payload: Any, field: str, reason: str, *,
                 source: str, message_id: str | None = None) -> None:
     text = payload if isinstance(payload, str) else json.dumps(payload, default=str)
-    entry = {"payload": text[:DEAD_LETTER_TEXT_MAX], "field": field, "reason": reason[:500],
+    entry = {"payload": scrub(text[:DEAD_LETTER_TEXT_MAX]), "field": field,
+             "reason": scrub(reason[:500]),
              "source": source}
     if message_id is not None:
         entry["message_id"] = message_id
@@ -32,5 +35,6 @@ def dead_letter(client: redis.Redis, payload: Any, field: str, reason: str, *,
 def dead_task(client: redis.Redis, task: str, task_id: str, args: Any, reason: str) -> None:
     client.xadd(DEAD_TASKS_STREAM, {
         "task": task, "task_id": task_id,
-        "args": json.dumps(args, default=str)[:DEAD_LETTER_TEXT_MAX], "reason": reason[:500],
+        "args": scrub(json.dumps(args, default=str)[:DEAD_LETTER_TEXT_MAX]),
+        "reason": scrub(reason[:500]),
     }, maxlen=DEAD_LETTER_MAXLEN)
