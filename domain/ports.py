@@ -18,7 +18,7 @@ from decimal import Decimal
 from types import TracebackType
 from typing import Protocol, Self
 
-from domain.agents import Agent, TokenMetrics
+from domain.agents import Agent, TokenMetrics, TradingMode, TradingState
 from domain.channels import TASK
 from domain.config import StoredConfig
 from domain.ledger import ClosedTrade, Transaction
@@ -209,6 +209,15 @@ class Agents(Protocol):
                    ) -> Sequence[tuple[Agent, StoredConfig]]: ...
 
     def configs(self, agent_ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, StoredConfig]: ...
+
+    def trading_states(self, agent_ids: Iterable[uuid.UUID]
+                       ) -> dict[uuid.UUID, TradingState]: ...
+
+    def set_pause(self, agent_id: uuid.UUID, mode: TradingMode, *,
+                  automation: bool | None = None, exits_paused: bool | None = None
+                  ) -> None: ...
+
+    def set_mode(self, agent_id: uuid.UUID, mode: TradingMode) -> None: ...
 
     def get_config(self, agent_id: uuid.UUID) -> StoredConfig: ...
 

@@ -114,6 +114,10 @@ class Agent(Base):
     trading_mode: Mapped[str] = mapped_column(TradingMode, server_default="simulation")
     automated_trading_simulation: Mapped[bool] = mapped_column(server_default=text("true"))
     automated_trading_live: Mapped[bool] = mapped_column(server_default=text("true"))
+    # docs/rules.md §11: automated exits (stop loss, take profit, stale) keep running while
+    # a mode's automation is paused unless the operator pauses them explicitly.
+    exits_paused_simulation: Mapped[bool] = mapped_column(server_default=text("false"))
+    exits_paused_live: Mapped[bool] = mapped_column(server_default=text("false"))
     trading_config: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
     created_at: Mapped[datetime] = _created_at()
     updated_at: Mapped[datetime] = mapped_column(

@@ -12,7 +12,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from decimal import Decimal
 
-from domain.agents import Agent
+from domain.agents import Agent, TradingMode, TradingState
 from domain.config import StoredConfig
 from domain.errors import InvalidInput, NotFound
 from domain.ledger import ClosedTrade, Transaction
@@ -147,6 +147,28 @@ class FakeAgents(_Repo):
 
     def configs(self, agent_ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, StoredConfig]:
         return {a: self.s.agents[a][1] for a in agent_ids if a in self.s.agents}
+
+    def trading_states(self, agent_ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, TradingState]:
+        return {a: TradingState(*self.s.agents[a],
+                                {w.wallet_address: w.wallet_type  # type: ignore[misc]
+                                 for w in self.s.wallets if w.agent_id == a})
+                for a in agent_ids if a in self.s.agents}
+
+    def set_pause(self, agent_id: uuid.UUID, mode: TradingMode, *,
+                  automation: bool | None = None, exits_paused: bool | None = None) -> None:
+        if agent_id not in self.s.agents:
+            return
+        agent, config = self.s.agents[agent_id]
+        if automation is not None:
+            agent = dataclasses.replace(agent, **{f"automated_trading_{mode}": automation})
+        if exits_paused is not None:
+            agent = dataclasses.replace(agent, **{f"exits_paused_{mode}": exits_paused})
+        self.s.agents[agent_id] = (agent, config)
+
+    def set_mode(self, agent_id: uuid.UUID, mode: TradingMode) -> None:
+        if agent_id in self.s.agents:
+            agent, config = self.s.agents[agent_id]
+            self.s.agents[agent_id] = (dataclasses.replace(agent, trading_mode=mode), config)
 
     def get_config(self, agent_id: uuid.UUID) -> StoredConfig:
         row = self.s.agents.get(agent_id)

@@ -12,7 +12,7 @@ from sqlalchemy import Text, and_, cast, exists, insert, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.orm import Session
 
-from domain.agents import Agent
+from domain.agents import Agent, TradingMode, TradingState
 from domain.config import StoredConfig
 from domain.errors import InvalidConfig, NotFound
 from domain.wallets import Wallet
@@ -21,6 +21,7 @@ from persistence import models as m
 _AGENT_COLUMNS = (
     m.Agent.id, m.Agent.user_id, m.Agent.name, m.Agent.trading_mode,
     m.Agent.automated_trading_simulation, m.Agent.automated_trading_live, m.Agent.archived_at,
+    m.Agent.exits_paused_simulation, m.Agent.exits_paused_live,
 )
 
 
@@ -47,6 +48,8 @@ def _agent(row: Any) -> Agent:
         id=row.id, user_id=row.user_id, name=row.name, trading_mode=row.trading_mode,
         automated_trading_simulation=row.automated_trading_simulation,
         automated_trading_live=row.automated_trading_live, archived_at=row.archived_at,
+        exits_paused_simulation=row.exits_paused_simulation,
+        exits_paused_live=row.exits_paused_live,
     )
 
 
@@ -81,6 +84,8 @@ class AgentRepository:
             id=agent.id, user_id=agent.user_id, name=agent.name, trading_mode=agent.trading_mode,
             automated_trading_simulation=agent.automated_trading_simulation,
             automated_trading_live=agent.automated_trading_live, trading_config=trading_config,
+            exits_paused_simulation=agent.exits_paused_simulation,
+            exits_paused_live=agent.exits_paused_live,
         ))
 
     def get(self, agent_id: uuid.UUID) -> Agent:
@@ -136,6 +141,35 @@ class AgentRepository:
         that agent's ``InvalidConfig`` value."""
         stmt = select(m.Agent.id, CONFIG_TEXT).where(m.Agent.id.in_(list(agent_ids)))
         return {row.id: stored_config(row.config_text) for row in self._s.execute(stmt)}
+
+    def trading_states(self, agent_ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, TradingState]:
+        """Many agents' flags, stored configs and wallet modes in two queries (the sweep's
+        read); an unreadable config is that agent's ``InvalidConfig`` value."""
+        ids = list(agent_ids)
+        modes: dict[uuid.UUID, dict[str, TradingMode]] = {a: {} for a in ids}
+        wallets = select(m.AgentWallet.agent_id, m.AgentWallet.wallet_address,
+                         m.AgentWallet.wallet_type).where(m.AgentWallet.agent_id.in_(ids))
+        for w in self._s.execute(wallets):
+            modes[w.agent_id][w.wallet_address] = w.wallet_type
+        stmt = select(*_AGENT_COLUMNS, CONFIG_TEXT).where(m.Agent.id.in_(ids))
+        return {row.id: TradingState(_agent(row), stored_config(row.config_text), modes[row.id])
+                for row in self._s.execute(stmt)}
+
+    def set_pause(self, agent_id: uuid.UUID, mode: TradingMode, *,
+                  automation: bool | None = None, exits_paused: bool | None = None) -> None:
+        """Set a mode's automated-trading and exits-paused flags (None leaves one as is)."""
+        live = mode == "live"
+        values: dict[str, bool] = {}
+        if automation is not None:
+            values["automated_trading_live" if live else "automated_trading_simulation"] = \
+                automation
+        if exits_paused is not None:
+            values["exits_paused_live" if live else "exits_paused_simulation"] = exits_paused
+        if values:
+            self._s.execute(update(m.Agent).where(m.Agent.id == agent_id).values(**values))
+
+    def set_mode(self, agent_id: uuid.UUID, mode: TradingMode) -> None:
+        self._s.execute(update(m.Agent).where(m.Agent.id == agent_id).values(trading_mode=mode))
 
     def get_config(self, agent_id: uuid.UUID) -> StoredConfig:
         stmt = select(CONFIG_TEXT).where(m.Agent.id == agent_id)

@@ -29,7 +29,7 @@ from workers.logging import configure_logging
 from workers.settings import get_settings
 
 console = Console()
-err_console = Console(stderr=True)
+err_console = Console(stderr=True, soft_wrap=True)  # an error stays one line, however long
 _container: Container | None = None
 
 

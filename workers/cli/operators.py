@@ -1,4 +1,5 @@
-"""``fleet agents deposit/withdraw/rename/archive``: the operator's money and agent lifecycle.
+"""``fleet agents deposit/withdraw/rename/archive/pause/resume/mode``: the operator's money
+and agent lifecycle.
 
 Each prints one line on success; a refusal is one line naming the field and the fix."""
 
@@ -13,7 +14,7 @@ import typer
 from domain.money import sol
 from workers.bootstrap import Container
 from workers.cli.common import container, errors
-from workers.handlers.operators import lifecycle, money
+from workers.handlers.operators import lifecycle, modes, money
 
 AgentArg = typer.Argument(..., metavar="AGENT_ID", help="the agent's id (`fleet agents list`)")
 
@@ -66,8 +67,57 @@ def archive(agent_id: uuid.UUID = AgentArg) -> None:
     typer.echo(f"archived {agent_id} at {at.isoformat()}")
 
 
+ModeOpt = typer.Option(None, "--mode", help="simulation or live (default: the agent's mode)")
+
+
+def _paused_line(state: modes.PauseState) -> str:
+    entries = "entries and DCA run" if state.entries else "no new entries or DCA"
+    exits = "automated exits run" if state.exits else "automated exits paused"
+    return f"agent {state.agent.name} ({state.mode}): {entries}; {exits}"
+
+
+def pause(agent_id: uuid.UUID = AgentArg, mode: str | None = ModeOpt,
+          exits: bool = typer.Option(False, "--exits",
+                                     help="also pause stop loss, take profit and stale exits")
+          ) -> None:
+    """Stop the agent's new entries and DCA in a mode; its automated exits keep running
+    unless --exits (docs/rules.md §11)."""
+    rt = _runtime()
+    with errors():
+        state = modes.pause(rt.uow(), agent_id, mode, exits=exits)
+    typer.echo(_paused_line(state))
+
+
+def resume(agent_id: uuid.UUID = AgentArg, mode: str | None = ModeOpt,
+           exits: bool = typer.Option(False, "--exits",
+                                      help="resume only the automated exits")) -> None:
+    """Resume the agent's entries, DCA and automated exits in a mode (--exits: the exits
+    alone)."""
+    rt = _runtime()
+    with errors():
+        state = modes.resume(rt.uow(), agent_id, mode, exits_only=exits)
+    typer.echo(_paused_line(state))
+
+
+def mode(agent_id: uuid.UUID = AgentArg,
+         new_mode: str = typer.Argument(..., metavar="simulation|live"),
+         force: bool = typer.Option(False, "--force",
+                                    help="switch although positions are open in the old mode")
+         ) -> None:
+    """Switch the agent's trading mode. Live needs a live wallet assigned (`fleet wallets
+    assign`) and its key loaded (WALLET_n); open positions in the old mode refuse the switch
+    unless --force."""
+    rt = _runtime()
+    with errors():
+        old, now = modes.switch_mode(rt.uow(), rt.venue, agent_id, new_mode, force=force)
+    if old.trading_mode == now:
+        typer.echo(f"agent {old.name} already trades in {now}")
+    else:
+        typer.echo(f"agent {old.name}: {old.trading_mode} → {now}")
+
+
 def register(agents_app: typer.Typer) -> None:
-    for command in (deposit, withdraw, rename, archive):
+    for command in (deposit, withdraw, rename, archive, pause, resume, mode):
         agents_app.command()(command)
 
 

@@ -1,7 +1,9 @@
 """Use case: sweep the open positions of some tokens at their cached prices (docs/rules.md
 §7–§10).
 
-Per position, in the rules' order: stop loss, take profit, stale trade, then DCA. A position is
+Per position, in the rules' order: stop loss, take profit, stale trade, then DCA. A paused
+mode makes no DCA, and no automated exit either once its exits are paused too (§11): the
+position is reported skipped with the reason. A position is
 evaluated only with a fresh price; a stale or missing one skips it (never trade on a guess).
 Peak and stop-loss changes without a trade are saved together in one batched transaction.
 Every trade is its own transaction under the agent lock, re-evaluated against the position
@@ -23,7 +25,9 @@ from functools import partial
 import structlog
 
 from domain import dca, exits, take_profit
+from domain.agents import Agent, TradingState
 from domain.config import TradingConfig
+from domain.eligibility import AUTOMATION_PAUSED
 from domain.entry import Skip
 from domain.errors import InvalidConfig, TransientError
 from domain.ledger import SOL_MINT
@@ -45,6 +49,7 @@ log = structlog.get_logger(__name__)
 
 DCA = "dca"
 INVALID_CONFIG = "invalid_config"  # a skipped position's reason: its agent's config is invalid
+EXITS_PAUSED = "exits_paused"  # ... the operator paused the automated exits of its mode
 WALLET_TYPES = ("simulation", "live")
 LIVE_PREFIX = "live_"  # a report action: a live exit recorded (it fills in live.execute)
 
@@ -78,14 +83,18 @@ def sweep(token_addresses: Sequence[str], deps: Deps) -> SweepReport:
     if quotes:
         with deps.uow() as uow:
             positions = uow.positions.list_open(token_addresses=list(quotes))
-            configs = _configs(uow, {p.agent_id for p in positions}, report)
+            states = uow.agents.trading_states({p.agent_id for p in positions})
+        configs = _configs(states, report)
         stops: list[StopChange] = []
         for position in positions:
             config = configs.get(position.agent_id)
             if config is None:
                 _skip(position, INVALID_CONFIG, report)
                 continue
-            _one(position, quotes[position.token_address], config, deps, stops, report)
+            state = states[position.agent_id]
+            mode = state.mode_of(position.wallet_address)
+            _one(_Swept(position, state.agent, mode), quotes[position.token_address], config,
+                 deps, stops, report)
         _save_stops(stops, deps, now)
         report.stops_updated = len(stops)
     log.info("sweep.done", tokens=len(quotes), positions=len(positions),
@@ -108,14 +117,14 @@ def _fresh_quotes(tokens: Sequence[str], deps: Deps, now: datetime,
     return fresh
 
 
-def _configs(uow: UnitOfWork, agent_ids: set[uuid.UUID],
+def _configs(states: dict[uuid.UUID, TradingState],
              report: SweepReport) -> dict[uuid.UUID, TradingConfig]:
     """Each agent's parsed config; an agent whose stored config no longer validates (written
     before a bound existed, or by hand) is reported and left out: its positions are skipped,
     everyone else's are swept."""
     out: dict[uuid.UUID, TradingConfig] = {}
-    for agent_id, stored in uow.agents.configs(agent_ids).items():
-        parsed = trading_config_or_error(stored)
+    for agent_id, state in states.items():
+        parsed = trading_config_or_error(state.config)
         if isinstance(parsed, InvalidConfig):
             report.invalid_configs[agent_id] = parsed
             log.error("sweep.agent_config_invalid", agent_id=str(agent_id),
@@ -132,15 +141,39 @@ def _skip(position: Position, reason: str, report: SweepReport) -> None:
                 agent_id=str(position.agent_id), reason=reason)
 
 
-def _one(position: Position, quote: PriceQuote, config: TradingConfig, deps: Deps,
+@dataclass(frozen=True)
+class _Swept:
+    """A position with its agent's flags and the mode it trades in (its wallet's)."""
+
+    position: Position
+    agent: Agent
+    mode: str
+
+
+def paused_reason(agent: Agent, mode: str, action: object) -> str | None:
+    """docs/rules.md §11: a paused mode makes no DCA; its automated exits (stop loss, take
+    profit, stale trade) stop only when the operator paused them explicitly."""
+    if isinstance(action, dca.DcaDecision) and not agent.automation_in(mode):
+        return AUTOMATION_PAUSED
+    if isinstance(action, exits.Exit | take_profit.TakeProfitDecision) \
+            and agent.exits_paused_in(mode):
+        return EXITS_PAUSED
+    return None
+
+
+def _one(swept: _Swept, quote: PriceQuote, config: TradingConfig, deps: Deps,
          stops: list[StopChange], report: SweepReport) -> None:
+    position = swept.position
     tick = exits.evaluate_tick(position, quote.price_sol, config, deps.clock.now())
-    if isinstance(tick.action, exits.Hold):
+    paused = paused_reason(swept.agent, swept.mode, tick.action)
+    if isinstance(tick.action, exits.Hold) or paused is not None:
         if tick.stop_loss.changed:
             stops.append(_stop_change(position.id, tick.stop_loss))
+        if paused is not None:
+            _skip(position, paused, report)
         return
     try:
-        done = _act_locked(position.id, position.agent_id, quote, deps)
+        done = _act_locked(position.id, position.agent_id, quote, deps, swept.mode)
     except TransientError:
         raise
     except Exception as exc:  # one position's failure must not stop the others
@@ -164,11 +197,12 @@ def _save_stops(stops: list[StopChange], deps: Deps, now: datetime) -> None:
 
 
 def _act_locked(position_id: uuid.UUID, agent_id: uuid.UUID, quote: PriceQuote,
-                deps: Deps) -> str | None:
-    """Lock the agent, re-read the position FOR UPDATE, decide again and write."""
+                deps: Deps, mode: str) -> str | None:
+    """Lock the agent, re-read the position FOR UPDATE, decide again (the operator may have
+    paused the agent meanwhile) and write."""
     touched = Touched()
     with deps.uow() as uow:
-        _, stored = uow.agents.lock_with_config(agent_id)
+        agent, stored = uow.agents.lock_with_config(agent_id)
         position: Position | None = uow.positions.get(position_id, for_update=True)
         if position is None:  # closed by an overlapping sweep or a signal meanwhile
             return None
@@ -177,7 +211,11 @@ def _act_locked(position_id: uuid.UUID, agent_id: uuid.UUID, quote: PriceQuote,
         if tick.stop_loss.changed:
             uow.positions.update_stops([_stop_change(position.id, tick.stop_loss)], now)
         order = Order(quote, now, touched)
-        done = _apply(uow, _with_stop(position, tick.stop_loss, now), tick.action, config,
+        action = tick.action
+        if (paused := paused_reason(agent, mode, action)) is not None:
+            log.info("sweep.paused_meanwhile", position_id=str(position_id), reason=paused)
+            action = exits.Hold()
+        done = _apply(uow, _with_stop(position, tick.stop_loss, now), action, config,
                       deps, order)
         uow.after_commit(partial(deps.write_cache, touched))
         uow.commit()

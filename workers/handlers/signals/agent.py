@@ -14,6 +14,7 @@ from datetime import datetime
 from domain import entry
 from domain.agents import Agent
 from domain.config import TradingConfig
+from domain.eligibility import AUTOMATION_PAUSED
 from domain.entry import Close, Dca, Facts, Open, Skip
 from domain.errors import PermanentError
 from domain.ledger import SOL_MINT
@@ -25,6 +26,8 @@ from workers.handlers.live.intents import PENDING, Intent, record_intent
 from workers.handlers.shared import buying, trades
 from workers.handlers.shared.deps import Deps
 from workers.handlers.shared.trades import Order, Touched
+
+AGENT_ARCHIVED = "agent_archived"
 
 
 @dataclass(frozen=True)
@@ -85,6 +88,11 @@ def facts_for(turn: Turn, agent: Agent, config: TradingConfig,
 
 
 def take_turn(turn: Turn, agent: Agent, config: TradingConfig) -> Outcome:
+    # Read under the agent lock: archived or paused after the fan-out chose it (§11).
+    if agent.archived_at is not None:
+        return skipped(agent.id, AGENT_ARCHIVED)
+    if not agent.automation_on:
+        return skipped(agent.id, AUTOMATION_PAUSED)
     wallet = turn.uow.wallets.for_agent(agent.id, agent.trading_mode)
     facts = facts_for(turn, agent, config, wallet)
     decision = (entry.decide_exit_signal(facts) if turn.exit

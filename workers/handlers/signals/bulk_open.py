@@ -50,7 +50,8 @@ def open_in_bulk(uow: UnitOfWork, signal_id: int, signal: Signal,
     locked = uow.bulk.lock_agents(claimed)
     # After the locks: later than every trade these agents waited behind.
     order = Order(quote, deps.clock.now(), chunk.touched, signal_id)
-    sim = [a for a, _ in locked.values() if a.trading_mode == "simulation"]
+    sim = [a for a, _ in locked.values() if a.trading_mode == "simulation"
+           and a.automation_on and a.archived_at is None]  # else: the per-agent path skips it
     wallets: dict[uuid.UUID, Wallet] = uow.bulk.wallets(sim)
     held = uow.bulk.open_positions(list(wallets), signal.token_address)
     fresh = sorted(a for a in wallets if a not in held)
