@@ -111,6 +111,10 @@ class FakeUsers(_Repo):
         return user_id in self.s.users
 
 
+def _mode(wallet_type: str) -> TradingMode:
+    return "live" if wallet_type == "live" else "simulation"
+
+
 class FakeAgents(_Repo):
     def add(self, agent: Agent, trading_config: ConfigJson | None = None) -> None:
         if agent.id in self.s.agents:
@@ -150,7 +154,7 @@ class FakeAgents(_Repo):
 
     def trading_states(self, agent_ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, TradingState]:
         return {a: TradingState(*self.s.agents[a],
-                                {w.wallet_address: w.wallet_type  # type: ignore[misc]
+                                {w.wallet_address: _mode(w.wallet_type)
                                  for w in self.s.wallets if w.agent_id == a})
                 for a in agent_ids if a in self.s.agents}
 
@@ -159,10 +163,13 @@ class FakeAgents(_Repo):
         if agent_id not in self.s.agents:
             return
         agent, config = self.s.agents[agent_id]
+        live = mode == "live"
         if automation is not None:
-            agent = dataclasses.replace(agent, **{f"automated_trading_{mode}": automation})
+            agent = (dataclasses.replace(agent, automated_trading_live=automation) if live else
+                     dataclasses.replace(agent, automated_trading_simulation=automation))
         if exits_paused is not None:
-            agent = dataclasses.replace(agent, **{f"exits_paused_{mode}": exits_paused})
+            agent = (dataclasses.replace(agent, exits_paused_live=exits_paused) if live else
+                     dataclasses.replace(agent, exits_paused_simulation=exits_paused))
         self.s.agents[agent_id] = (agent, config)
 
     def set_mode(self, agent_id: uuid.UUID, mode: TradingMode) -> None:
