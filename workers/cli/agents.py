@@ -90,16 +90,37 @@ def list_agents(as_json: bool = JsonOpt) -> None:
 
 
 @agents_app.command("config")
-def config_cmd(agent_id: uuid.UUID,
+def config_cmd(target: str = typer.Argument(..., metavar="AGENT_ID | set"),
+               agent: str | None = typer.Argument(None, metavar="[AGENT_ID FILE]",
+                                                  show_default=False),
+               file: Path | None = typer.Argument(None, hidden=True),
                set_file: Path | None = typer.Option(None, "--set", help="new config JSON"),
                as_json: bool = JsonOpt) -> None:
-    """Show the trading rules in effect (defaults merged) and what differs from the
-    defaults; --set FILE replaces the stored config first (printing what it drops)."""
+    """`config AGENT_ID`: the trading rules in effect (defaults merged) and what differs from
+    the defaults. `config set AGENT_ID FILE` (or `config AGENT_ID --set FILE`) validates FILE,
+    lists every error (nothing changes then) and replaces the stored config."""
     rt = _runtime()
     with errors():
+        if target == "set":
+            if agent is None or file is None:
+                raise InvalidInput("config", "usage: fleet agents config set AGENT_ID FILE")
+            agent_id, set_file = _agent_id(agent), file
+        elif agent is not None:
+            raise InvalidInput("config", "usage: fleet agents config AGENT_ID [--set FILE] "
+                                         "or fleet agents config set AGENT_ID FILE")
+        else:
+            agent_id = _agent_id(target)
         if set_file is not None:
             agent_cases.set_config(rt.uow(), agent_id, config_file(set_file))
     show_config(rt, agent_id, as_json=as_json)
+
+
+def _agent_id(text: str) -> uuid.UUID:
+    try:
+        return uuid.UUID(text)
+    except ValueError:
+        raise InvalidInput("agent_id", f"{text!r} is not an agent id (`fleet agents list`)"
+                           ) from None
 
 
 @signals_app.command("push")
