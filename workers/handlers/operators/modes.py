@@ -70,7 +70,8 @@ def resume(uow: UnitOfWork, agent_id: uuid.UUID, mode: str | None = None, *,
 def switch_mode(uow: UnitOfWork, venue: LiveVenue, agent_id: uuid.UUID, mode: str, *,
                 force: bool = False) -> tuple[Agent, TradingMode]:
     """Make ``mode`` the agent's trading mode (returns the agent as it was and the mode).
-    Live needs a live wallet assigned and its key loaded in this process; open positions in
+    Live needs a live wallet assigned and its key loaded (here, or announced by a live
+    worker); open positions in
     the mode being left refuse the switch unless ``force`` (they keep being swept in their
     own wallet's mode)."""
     with uow:
@@ -85,8 +86,8 @@ def switch_mode(uow: UnitOfWork, venue: LiveVenue, agent_id: uuid.UUID, mode: st
                                        "--address ADDRESS`")
         if target == "live" and wallet is not None and not venue.has_key(wallet.wallet_address):
             raise InvalidInput("mode", f"the key of live wallet {wallet.wallet_address} is "
-                                       "not loaded; set WALLET_n to its secret in this "
-                                       "process's environment (`fleet wallets list`)")
+                                       "not loaded; set WALLET_n to its secret here or start "
+                                       "a live worker holding it (`fleet worker --live`)")
         _refuse_open_positions(uow, agent, target, force)
         uow.agents.set_mode(agent_id, target)
         uow.commit()
