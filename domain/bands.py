@@ -1,0 +1,109 @@
+"""The quiet band of a token (docs/rules.md §6–§10): the prices strictly between ``low`` and
+``high`` at which none of its open positions can stop out, take profit, go stale, DCA or
+ratchet its stop, until ``until``. A sweep whose price stays inside touches no position.
+
+Per position: the stop price (a price at or below it exits), the stored peak when the stop
+loss tracks it (a price above it moves the peak and may ratchet the stop), the next
+take-profit level's price, the next DCA level's price (its cooldown is ignored: it may end at
+any time) and the time it becomes old enough to go stale (no band after that). The bounds
+are narrowed by a relative hair so no rounding of the gain can fall on the wrong side."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from decimal import Decimal
+from typing import TypeVar
+
+from domain import stop_loss
+from domain.config import TradingConfig, dca_levels, take_profit_levels
+from domain.durations import minutes
+from domain.money import HUNDRED, ZERO, in_context
+from domain.positions import Position
+
+HAIR = Decimal("1e-20")
+_T = TypeVar("_T", Decimal, datetime)
+_CENTURY = timedelta(days=36525)
+
+
+@dataclass(frozen=True)
+class Band:
+    low: Decimal  # exclusive; 0 when nothing triggers below
+    high: Decimal | None  # exclusive (the next take-profit price); None: nothing above
+    peak: Decimal | None  # inclusive: a higher price moves a tracked peak; None: untracked
+    until: datetime | None  # the band holds before this time; None: for ever
+
+    def holds(self, price: Decimal, now: datetime) -> bool:
+        return (self.low < price and (self.high is None or price < self.high)
+                and (self.peak is None or price <= self.peak)
+                and (self.until is None or now < self.until))
+
+
+def _at_gain(avg: Decimal, gain_percent: Decimal) -> Decimal:
+    return avg * (1 + gain_percent / HUNDRED)
+
+
+def _stale_from(position: Position, config: TradingConfig) -> datetime | None:
+    """The first time the position may be old enough to go stale (rounded down to the
+    microsecond, at most a century ahead: earlier is always safe)."""
+    if not config.stale_trade.enabled:
+        return None
+    micros = int(minutes(config.stale_trade.min_hold_time_minutes) * 1_000_000)
+    try:
+        return position.created_at + min(timedelta(microseconds=micros), _CENTURY)
+    except OverflowError:  # past year 9999: no clock reaches it
+        return None
+
+
+def _take_profit_at(position: Position, config: TradingConfig) -> Decimal | None:
+    """The price at or above which the next take-profit level sells."""
+    plan = take_profit_levels(config)
+    start = position.take_profit_levels_hit - position.tp_batch_start_level
+    if not config.take_profit.enabled or not 0 <= start < len(plan.levels):
+        return None
+    return _at_gain(position.purchase_price, plan.levels[start].target_percent)
+
+
+def _lower(position: Position, config: TradingConfig) -> Decimal | None:
+    """The highest price at or below which the position exits or buys; None: the stop
+    must be written whatever the price (no band)."""
+    lows = [ZERO]
+    if config.stop_loss.enabled:
+        if position.peak_price is None or position.current_stop_loss_percentage is None:
+            return None
+        stop = stop_loss.evaluate(position, position.peak_price, config)
+        if stop.changed or stop.stop_price is None:
+            return None
+        lows.append(stop.stop_price)
+    levels = dca_levels(config)
+    if config.dca.enabled and position.dca_count < min(config.dca.max_dca_count, len(levels)):
+        lows.append(_at_gain(position.purchase_price, levels[position.dca_count].drop_percent))
+    return max(lows)
+
+
+@in_context
+def position_band(position: Position, config: TradingConfig) -> Band | None:
+    """The band of one position, or None when it has none (it must be evaluated)."""
+    low, high = _lower(position, config), _take_profit_at(position, config)
+    if low is None:
+        return None
+    peak = position.peak_price if config.stop_loss.enabled else None
+    return Band(low * (1 + HAIR), None if high is None else high * (1 - HAIR), peak,
+                _stale_from(position, config))
+
+
+def _least(a: _T | None, b: _T | None) -> _T | None:
+    return b if a is None else a if b is None else min(a, b)
+
+
+@in_context
+def token_band(bands: Iterable[Band | None]) -> Band | None:
+    """The intersection of the positions' bands (None when any position has none)."""
+    low, high, peak, until = ZERO, None, None, None
+    for band in bands:
+        if band is None:
+            return None
+        low, high = max(low, band.low), _least(high, band.high)
+        peak, until = _least(peak, band.peak), _least(until, band.until)
+    return Band(low, high, peak, until)
