@@ -233,3 +233,25 @@ def test_ingest_throughput(board: Board, pipeline: Engine, e2e_redis: redis.Redi
                         baseline=CELERY_RATE))
     board.add(summarize("ingest: signals.ingest_many task (100 per message)", "signals/s",
                         batches, target="≥ 2,000/s", passed=statistics.median(batches) >= 2000))
+
+
+def test_fan_out_to_10000_agents(board: Board, pipeline: Engine, e2e_redis: redis.Redis) -> None:
+    """Scale-out (issue 19 §4): one signal to 10,000 agents, twice (agents are created once)."""
+    agents = 10_000
+    make_agents(pipeline, agents)
+    feed = StaticPriceFeed(e2e_redis, Clock())
+    seconds = []
+    for _ in range(2):
+        mint = new_mint()
+        feed.set_price(mint, Decimal("0.001"))
+        before = count(pipeline, m.SignalExecution)
+        started = time.perf_counter()
+        push(e2e_redis, mint)
+        wait_for(lambda b=before: count(pipeline, m.SignalExecution) >= b + agents, 600,
+                 f"{agents} executions")
+        seconds.append(time.perf_counter() - started)
+    f = board.add(summarize("fan-out: 1 signal → 10,000 positions", "s", seconds,
+                            target="≤ 2.5 s"))
+    f.passed = f.median <= 2.5
+    board.add(summarize("fan-out throughput, 10,000 agents", "execs/s",
+                        [agents / s for s in seconds], baseline=PG_COMMITS))
