@@ -110,6 +110,9 @@ def test_the_key_is_printed_once_and_never_logged(http_ingest: tuple[str, Path, 
     body = {"token_address": BONK, "signal_type": "buy", "signal_strength": 70}
     accepted = httpx.post(f"{base}/v1/signals", json=body, headers={"X-API-Key": key})
     assert accepted.status_code == 201, accepted.text
+    # a provider that puts its key in the query string: uvicorn's access log scrubs it
+    in_query = httpx.post(f"{base}/v1/signals?api_key={key}", json=body)
+    assert in_query.status_code == 401
     listed = fleet(env, "keys", "list", "--json")
     [row] = json.loads(listed.stdout)
     assert row["prefix"] == key[:8] and row["user"] == "prov@example.com"
@@ -119,7 +122,32 @@ def test_the_key_is_printed_once_and_never_logged(http_ingest: tuple[str, Path, 
     assert refused.status_code == 401
     everything = log.read_text() + listed.stdout + listed.stderr + created.stderr
     assert "http.signal_stored" in everything  # the log was written ...
+    assert "uvicorn.access" in everything and "api_key=**redacted**" in everything
     assert key not in everything and key[8:] not in everything  # ... without the key
+
+
+def test_fleet_keys_create_takes_every_scope(database_url: str, redis_url: str,
+                                            clean_db: Engine, tmp_path: Path) -> None:
+    env = fleet_env(database_url, redis_url, tmp_path)
+    made = fleet(env, "keys", "create", "--user", "ops@example.com", "--scope", "signals",
+                 "--scope", "read", "--scope", "admin", "--json")
+    assert made.returncode == 0, made.stderr
+    assert json.loads(made.stdout)["scopes"] == ["signals", "read", "admin"]
+    refused = fleet(env, "keys", "create", "--user", "ops@example.com", "--scope", "root")
+    assert refused.returncode == 2 and "scope: unknown root" in refused.stderr
+    assert "known: signals, read, admin" in refused.stderr
+
+
+def test_fleet_signals_push_refuses_a_type_outside_the_vocabulary(
+        database_url: str, redis_url: str, clean_db: Engine, redis_client: redis.Redis,
+        tmp_path: Path) -> None:
+    env = fleet_env(database_url, redis_url, tmp_path)
+    for typo in ("exit", "hodl", "sel"):
+        refused = fleet(env, "signals", "push", "--token", BONK, "--type", typo,
+                        "--strength", "50")
+        assert refused.returncode == 2, refused.stderr
+        assert "signal_type" in refused.stderr and "buy (entry)" in refused.stderr
+    assert redis_client.xlen("signalfleet:signals") == 0  # nothing pushed
 
 
 def test_an_unknown_scope_is_refused_and_nothing_stored(clean_db: Engine) -> None:
