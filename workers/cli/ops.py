@@ -106,4 +106,5 @@ def http_ingest(host: str = typer.Option("127.0.0.1", "--host"),
     os.environ.update(export_urls(c.urls))
     console.print(f"HTTP ingest: http://{host}:{port}/v1/signals (docs: http://{host}:{port}/docs)")
     uvicorn.run("workers.http:build", factory=True, host=host, port=port, workers=workers,
-                log_config=None, server_header=False, proxy_headers=False)
+                log_config=None, server_header=False, proxy_headers=False,
+                timeout_graceful_shutdown=3)  # the dashboard's event streams never end

@@ -24,7 +24,7 @@ from workers.demo import demo_env, play_signals, seed
 from workers.settings import Settings
 
 QUEUES = "signals,sweeps,maintenance"
-OPTIONAL = {"flower", "metrics"}  # monitoring: their exit does not stop the trading
+OPTIONAL = {"flower", "metrics", "http-ingest"}  # their exit does not stop the trading
 
 
 def worker(concurrency: int | None = typer.Option(None, "--concurrency", "-c"),
@@ -93,9 +93,10 @@ def run(demo: bool = typer.Option(True, "--demo/--no-demo",
     where = "embedded" if c.urls.embedded else "configured"
     header = (f"database at {schema.current_revision(c.engine)} · redis answering ({where}) · "
               f"Flower http://127.0.0.1:{c.settings.flower_port}/ user {user} password "
-              f"{password} · Ctrl-C stops everything")
+              f"{password} · dashboard http://127.0.0.1:8000/dashboard · "
+              "Ctrl-C stops everything")
     console.print(f"signalfleet: {header}")
-    names = ("worker", "beat", "ingest", "flower", "metrics")  # metrics: 127.0.0.1:9108
+    names = ("worker", "beat", "ingest", "flower", "metrics", "http-ingest")  # metrics: :9108
     commands = {n: [sys.executable, "-m", "workers.cli", n] for n in names}
     if len(c.wallets):  # keys loaded here: a live worker serves the live swaps
         commands["worker-live"] = [*commands["worker"], "--live", "-n", "live@%h"]

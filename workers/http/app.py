@@ -28,6 +28,7 @@ from workers.handlers.operators.keys import Principal
 from workers.handlers.shared.deps import Deps
 from workers.handlers.signals.ingest import Ingested, store_signals
 from workers.http.auth import Gate, install_gate, require_scope, signal_owner
+from workers.http.dashboard import dashboard_router
 from workers.http.errors import Duplicate, TooLarge, install_error_handlers
 from workers.http.metrics_api import metrics_router
 from workers.http.ratelimit import RateLimiter
@@ -102,6 +103,7 @@ def create_app(container: Container, *, deps: Deps | None = None) -> FastAPI:
     install_gate(app, Gate(container, service.deps, service.limiter))
     app.include_router(read_router())
     app.include_router(metrics_router())
+    app.include_router(dashboard_router())
     signals_key = Depends(require_scope("signals"))
 
     @app.post("/v1/signals", status_code=201, response_model=SignalOut, responses=RESPONSES,
