@@ -21,6 +21,7 @@ import pytest
 import redis
 from celery import Celery
 from selenium import webdriver
+from selenium.common.exceptions import StaleElementReferenceException
 from selenium.webdriver.chrome.options import Options
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
@@ -92,7 +93,11 @@ def wait_live(driver: WebDriver) -> None:
 
 
 def text_of(driver: WebDriver, selector: str) -> str:
-    return " ".join(e.text for e in driver.find_elements(By.CSS_SELECTOR, selector))
+    """The matches' visible text, read in one script call: the live refresh replaces
+    sections, so element handles held across calls could go stale."""
+    return str(driver.execute_script(
+        "return Array.from(document.querySelectorAll(arguments[0]))"
+        ".map(e => e.innerText).join(' ')", selector))
 
 
 def screenshot(driver: WebDriver, path: Path, width: int) -> None:
@@ -155,7 +160,8 @@ def test_the_dashboard_live_in_a_real_browser(
         README_SHOT.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(tmp_path / "overview-1280.png", README_SHOT)
 
-        driver.find_element(By.LINK_TEXT, "alpha").click()
+        WebDriverWait(driver, 5, ignored_exceptions=[StaleElementReferenceException]).until(
+            lambda d: d.find_element(By.LINK_TEXT, "alpha").click() or True)  # live-refreshed
         WebDriverWait(driver, 10).until(lambda d: "alpha" in d.find_element(By.TAG_NAME,
                                                                             "h1").text)
         wait_live(driver)
@@ -177,8 +183,8 @@ def test_the_dashboard_live_in_a_real_browser(
         set_price(e2e_redis, "0.001")
         post_signal(base, alice)
         wait_for(lambda: executed(pipeline, alpha) == 2, 15, "the second execution")
-        WebDriverWait(driver, 3).until(
-            lambda d: len(d.find_elements(By.CSS_SELECTOR, "#executions-body tr")) == 2)
+        WebDriverWait(driver, 3).until(lambda d: d.execute_script(
+            "return document.querySelectorAll('#executions-body tr').length") == 2)
         assert driver.execute_script("return window.__sameDocument === true")
 
         sign_in(driver, base, bob)  # another user's key sees none of it
@@ -195,6 +201,10 @@ def test_the_dashboard_live_in_a_real_browser(
         WebDriverWait(driver, 5).until(lambda d: d.current_url.endswith("/dashboard/login"))
         driver.get(f"{base}/dashboard")
         assert driver.current_url.endswith("/dashboard/login")  # the session is gone
+    except BaseException:  # what the page showed, for the artifacts
+        (tmp_path / "failed-page.html").write_text(driver.page_source)
+        driver.save_screenshot(str(tmp_path / "failed-page.png"))
+        raise
     finally:
         app.stop()
     logged = (tmp_path / "http.log").read_text() + (tmp_path / "http-restarted.log").read_text()
