@@ -61,9 +61,11 @@ def make_client(clean_db: Engine, redis_client: redis.Redis, database_url: str,
                 redis_url: str) -> Iterator[Callable[..., tuple[TestClient, BrokerRuntime]]]:
     made: list[tuple[TestClient, BrokerRuntime]] = []
 
-    def make(rate_limit: int = 1000) -> tuple[TestClient, BrokerRuntime]:
+    def make(rate_limit: int = 1000,
+             broker_url: str | None = None) -> tuple[TestClient, BrokerRuntime]:
         s = Settings(_env_file=None, http_rate_limit_per_minute=rate_limit)  # type: ignore[call-arg]
-        rt = BrokerRuntime(s, ServiceUrls(database_url, redis_url, redis_url, False), clean_db)
+        urls = ServiceUrls(database_url, redis_url, broker_url or redis_url, False)
+        rt = BrokerRuntime(s, urls, clean_db)
         client = TestClient(create_app(rt), raise_server_exceptions=False)
         made.append((client, rt))
         return client, rt

@@ -10,6 +10,7 @@ from decimal import Decimal as D
 from typing import Any
 
 import pytest
+import redis
 from fastapi.testclient import TestClient
 from prometheus_client import CollectorRegistry
 from prometheus_client.parser import text_string_to_metric_families
@@ -19,6 +20,7 @@ from persistence.cache import Cache
 from persistence.unit_of_work import SqlAlchemyUnitOfWork
 from tests.integration.http_support import VALID, FixedClock, post
 from tests.integration.ledger_support import BONK, WIF, funded_agent, open_position
+from tests.services import TestServers
 from tests.unit.test_monitoring import dashboard_series
 from workers import metrics
 from workers.handlers.operators.keys import create_key
@@ -66,8 +68,12 @@ def test_metrics_need_the_metrics_scope(make_client: Callable[..., Any],
 def test_the_state_is_read_at_scrape_time(make_client: Callable[..., Any],
                                           keys: dict[str, str],
                                           uow_factory: Callable[[], SqlAlchemyUnitOfWork],
-                                          redis_client: Any) -> None:
-    client, _ = make_client()
+                                          redis_client: Any, servers: TestServers) -> None:
+    # The queues on a broker database no worker of this session serves (the e2e workers
+    # may still run and would take a message pushed onto theirs).
+    broker = redis.Redis.from_url(servers.redis.url_for(8), decode_responses=True)
+    broker.delete("sweeps")
+    client, _ = make_client(broker_url=servers.redis.url_for(8))
     before = scrape(client, **{"X-API-Key": keys["metrics"]})
     assert sample(before, "signalfleet_state_up") == 1
     assert sample(before, "signalfleet_open_positions", mode="simulation") == 0
@@ -78,7 +84,7 @@ def test_the_state_is_read_at_scrape_time(make_client: Callable[..., Any],
     open_position(uow, agent, wallet, WIF, "WIF", "2", "10")
     Cache(redis_client).write_prices([PriceQuote(BONK, D("0.0015"), datetime.now(UTC),
                                                  "jupiter")])
-    redis_client.rpush("sweeps", "x", "y")
+    broker.rpush("sweeps", "x", "y")
     after = scrape(client, **{"X-API-Key": keys["metrics"]})
     assert sample(after, "signalfleet_open_positions", mode="simulation") == 2
     assert sample(after, "signalfleet_exposure_sol", mode="simulation", basis="cost") == 3
