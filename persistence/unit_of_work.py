@@ -10,14 +10,17 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Callable, Iterator
 from types import TracebackType
-from typing import Self
+from typing import Any, Self, cast
 
+import psycopg
 import structlog
+from psycopg.pq import TransactionStatus
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from domain.errors import TransientError
 from domain.ports import UnitOfWork
+from persistence.redis_outage import outage, process_episode
 from persistence.repositories import (
     AgentRepository,
     ApiKeyRepository,
@@ -50,6 +53,28 @@ def is_transient(exc: BaseException) -> bool:
         sqlstate = getattr(exc.orig, "sqlstate", None)
         return sqlstate in _TRANSIENT_SQLSTATES
     return False
+
+
+def _discard_if_interrupted(session: Session) -> bool:
+    """A query interrupted mid-flight (the task's soft time limit, raised while psycopg waited
+    for a lock) leaves its connection busy: any next command fails with "another command is
+    already in progress". Cancel the query on the server (it would otherwise wait on, holding
+    its place in the lock queue), then discard the connection instead of returning it to the
+    pool. Returns whether it did."""
+    if not session.in_transaction():
+        return False
+    try:
+        raw = cast("psycopg.Connection[Any] | None",
+                   session.connection().connection.driver_connection)
+    except DBAPIError:
+        return False
+    if raw is None or raw.info.transaction_status != TransactionStatus.ACTIVE:
+        return False
+    with contextlib.suppress(Exception):
+        raw.cancel_safe(timeout=2.0)
+    session.invalidate()
+    log.warning("uow.connection_discarded", reason="interrupted mid-query")
+    return True
 
 
 class SqlAlchemyUnitOfWork:
@@ -104,9 +129,13 @@ class SqlAlchemyUnitOfWork:
                  tb: TracebackType | None) -> None:
         session, self._session = self._session, None
         self._hooks = []
-        if session is not None:
+        if session is not None and not _discard_if_interrupted(session):
             try:
                 session.rollback()
+            except DBAPIError as failed:  # the connection is unusable: never pool it again
+                session.invalidate()
+                if exc is None:
+                    raise TransientError("database connection unusable") from failed
             finally:
                 session.close()
         if exc is not None and is_transient(exc):
@@ -122,8 +151,13 @@ class SqlAlchemyUnitOfWork:
         for hook in hooks:
             try:
                 hook()
-            except Exception:  # the commit stands; a failed cache write heals on next read
-                log.exception("uow.after_commit_failed", hook=getattr(hook, "__name__", "?"))
+            except Exception as exc:  # the commit stands; a failed cache write heals on next
+                # read, a lost enqueue is re-sent by the outbox sweeper
+                if outage(exc) is not None:
+                    process_episode().failed(exc)  # Redis down or full: one line per outage
+                else:
+                    log.exception("uow.after_commit_failed",
+                                  hook=getattr(hook, "__name__", "?"))
 
     def rollback(self) -> None:
         self.session.rollback()

@@ -10,6 +10,7 @@ from celery.signals import worker_init, worker_process_init
 from kombu import Queue
 
 from workers.bootstrap import celery_broker_url, container, reset, resolve_urls, use_sender
+from workers.broker import fleet_broker_url
 from workers.ingest import task_json
 from workers.schedule import beat_schedule
 from workers.settings import get_settings
@@ -40,9 +41,11 @@ use_sender(_send)  # how the composition root's TaskQueue reaches the workers
 
 def celery_config() -> dict[str, Any]:
     settings = get_settings()
-    broker = celery_broker_url(resolve_urls(settings).broker_url)
+    broker = fleet_broker_url(celery_broker_url(resolve_urls(settings).broker_url))
     visibility = settings.visibility_timeout_seconds
     return {
+        # workers.broker: leases renewed by live workers, so the visibility timeout is how long
+        # a dead worker's messages wait (not the longest task); Redis outages are waited out.
         "broker_url": broker,
         # kombu scans for messages a dead worker left unacknowledged only every interval ×
         # throttle seconds (10 × 10 by default): scan every visibility/10 s (1..10) instead.
@@ -50,6 +53,7 @@ def celery_config() -> dict[str, Any]:
                                      "unacked_restore_interval": max(1, min(10, visibility // 10)),
                                      "unacked_restore_throttle": 1},
         "broker_connection_retry_on_startup": True,
+        "broker_connection_max_retries": None,  # Redis unreachable: wait, never exit
         "task_serializer": "json",
         "result_serializer": "json",
         "accept_content": ["json"],
@@ -57,10 +61,11 @@ def celery_config() -> dict[str, Any]:
         "result_backend": None,
         "task_acks_late": True,
         "task_reject_on_worker_lost": True,
-        "task_acks_on_failure_or_timeout": True,
+        "task_acks_on_failure": True,
+        "task_acks_on_timeout": False,  # the hard time limit requeues: retried, not dropped
         "worker_prefetch_multiplier": 1,
-        "task_soft_time_limit": min(settings.task_soft_time_limit_seconds, visibility - 5),
-        "task_time_limit": min(settings.task_time_limit_seconds, visibility - 1),
+        "task_soft_time_limit": settings.task_soft_time_limit_seconds,
+        "task_time_limit": settings.task_time_limit_seconds,
         "worker_cancel_long_running_tasks_on_connection_loss": True,
         "worker_soft_shutdown_timeout": 10.0,
         "worker_enable_soft_shutdown_on_idle": True,
@@ -76,6 +81,7 @@ def celery_config() -> dict[str, Any]:
         "timezone": "UTC",
         "enable_utc": True,
         "beat_max_loop_interval": 1.0,
+        "beat_scheduler": "workers.beat_scheduler:Scheduler",  # rides out Redis outages
     }
 
 

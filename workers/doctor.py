@@ -33,6 +33,7 @@ from workers.settings import Settings
 
 BEAT_HEARTBEAT_KEY = "sf:beat:heartbeat"
 TIMEOUT = 2.0
+MEMORY_WARN_SHARE = 0.8
 
 
 @dataclass(frozen=True)
@@ -69,6 +70,10 @@ def _config_error(stored: object) -> str | None:
     return f"{path}: {message}" + (f" (+{len(errors) - 1} more)" if len(errors) > 1 else "")
 
 
+def _mb(n: int) -> str:
+    return f"{n / 2**20:.1f} MB"
+
+
 def _error(exc: BaseException) -> str:
     text = str(exc).strip().splitlines()
     return f"{type(exc).__name__}: {text[0][:160]}" if text else type(exc).__name__
@@ -89,9 +94,9 @@ class Doctor:
             database = self.database(engine)
             cache = self.redis(client)
             broker = self.broker()
-            return [database, cache, broker, self.workers(broker), self.beat(client, cache),
-                    self.ingestors(client, cache), self.prices(engine, client, database, cache),
-                    self.configs(engine, database)]
+            return [database, cache, self.memory(client, cache), broker, self.workers(broker),
+                    self.beat(client, cache), self.ingestors(client, cache),
+                    self.prices(engine, client, database, cache), self.configs(engine, database)]
         finally:
             client.close()
             engine.dispose()
@@ -115,6 +120,34 @@ class Doctor:
             return _fail("redis", f"unreachable ({_error(exc)})",
                          "start Redis or fix SIGNALFLEET_REDIS_URL")
         return _ok("redis", "answering PING")
+
+    def memory(self, client: redis.Redis, cache: Check) -> Check:
+        """Redis at ``maxmemory`` refuses writes (``noeviction``): ingestion pauses and tasks
+        wait until memory is freed. Warn before that, at 80 %."""
+        name = "redis memory"
+        if cache.failed:
+            return _fail(name, "not checked: Redis is down", "fix Redis first")
+        try:
+            info = client.info("memory")
+        except redis.RedisError as exc:
+            return _fail(name, f"cannot read INFO ({_error(exc)})", "check Redis")
+        used, limit = int(info["used_memory"]), int(info.get("maxmemory", 0))
+        policy = str(info.get("maxmemory_policy", "noeviction"))
+        if policy != "noeviction":
+            return _fail(name, f"maxmemory-policy is {policy}: Redis may evict queued tasks",
+                         "set maxmemory-policy noeviction (compose.yaml does)")
+        if not limit:
+            return Check(name, "WARN", f"{_mb(used)} used, no maxmemory: Redis grows until "
+                         "the machine runs out", "set maxmemory (compose.yaml sets 512mb)")
+        share = used / limit
+        detail = f"{_mb(used)} of maxmemory {_mb(limit)} ({share:.0%})"
+        if share >= 1:
+            return _fail(name, f"{detail}: Redis refuses writes; ingestion and tasks wait",
+                         "free memory in Redis or raise its maxmemory")
+        if share > MEMORY_WARN_SHARE:
+            return Check(name, "WARN", f"{detail}: above {MEMORY_WARN_SHARE:.0%}",
+                         "raise maxmemory or find what grows (`redis-cli --bigkeys`)")
+        return _ok(name, detail)
 
     def broker(self) -> Check:
         try:

@@ -95,7 +95,10 @@ class Settings(BaseSettings):
     price_history_raw_hours: float = Field(24.0, gt=0)
 
     # Celery.
-    visibility_timeout_seconds: int = Field(3600, ge=10)
+    # How long the messages of a worker that died wait before another takes them: live
+    # workers renew the lease of what they hold (workers/broker.py), so neither a task's time
+    # limits nor a retry's countdown need to fit inside it.
+    visibility_timeout_seconds: int = Field(30, ge=10)
     task_soft_time_limit_seconds: int = Field(60, ge=1)
     task_time_limit_seconds: int = Field(90, ge=1)
     task_max_retries: int = Field(8, ge=0)  # backoff 1 s doubling to 60 s: ~3 min

@@ -97,6 +97,12 @@ def test_redis_keeps_every_message(config: dict[str, Any]) -> None:
     assert command[command.index("--maxmemory-policy") + 1] == "noeviction"
 
 
+def test_redis_memory_is_capped_on_purpose(config: dict[str, Any]) -> None:
+    """A cap the processes ride out (they wait at it) rather than the host's OOM killer."""
+    command = config["services"]["redis"]["command"]
+    assert command[command.index("--maxmemory") + 1] == "512mb"
+
+
 def test_processes_wait_for_the_migration_and_have_health_checks(
         config: dict[str, Any]) -> None:
     services = config["services"]

@@ -6,10 +6,8 @@ import os
 import secrets
 import shutil
 import signal
-import subprocess
 import sys
 import threading
-import time
 import uuid
 from pathlib import Path
 
@@ -17,14 +15,15 @@ import typer
 from rich.live import Live
 
 from persistence import schema
+from persistence.redis_outage import process_episode
 from workers.bootstrap import Container, export_urls
 from workers.cli.common import console, container
 from workers.cli.live_view import render
+from workers.cli.supervisor import Group
 from workers.demo import demo_env, play_signals, seed
 from workers.settings import Settings
 
 QUEUES = "signals,sweeps,maintenance"
-OPTIONAL = {"flower", "metrics", "http-ingest"}  # their exit does not stop the trading
 
 
 def worker(concurrency: int | None = typer.Option(None, "--concurrency", "-c"),
@@ -46,6 +45,7 @@ def worker(concurrency: int | None = typer.Option(None, "--concurrency", "-c"),
             typer.echo(str(exc), err=True)  # one line, never wrapped
             raise typer.Exit(2) from None
     os.environ.update(export_urls(c.urls))
+    process_episode("worker")  # names this process in its Redis outage lines
     n = concurrency or c.settings.worker_concurrency
     app.worker_main(["worker", "--loglevel", c.settings.log_level, "-Q", queues,
                      "-c", str(n), "-n", name, "-E", "--without-mingle", "--without-gossip"])
@@ -57,6 +57,7 @@ def beat() -> None:
 
     c = container()
     os.environ.update(export_urls(c.urls))
+    process_episode("beat")
     schedule = c.settings.var_dir.resolve() / "celerybeat-schedule"
     schedule.parent.mkdir(parents=True, exist_ok=True)
     app.start(["beat", "--loglevel", c.settings.log_level, "-s", str(schedule)])
@@ -148,52 +149,31 @@ def supervise(commands: dict[str, list[str]], env: dict[str, str], play: bool = 
     logs = Path(env.get("SIGNALFLEET_VAR_DIR", "var")) / "logs"
     logs.mkdir(parents=True, exist_ok=True)
     quiet = header is not None  # the live view owns the terminal; logs go to var/logs
-    procs = {name: subprocess.Popen(
-        cmd, env=env, start_new_session=True,
-        stdout=(logs / f"{name}.log").open("a") if quiet else None,
-        stderr=subprocess.STDOUT if quiet else None) for name, cmd in commands.items()}
+    group = Group(commands, env, logs if quiet else None,
+                  lambda line: console.print(f"[yellow]{line}[/yellow]"))
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
+    group.start()
     if play and c is not None:
         speed = float(env.get("SIGNALFLEET_REPLAY_SPEED", "1"))
         threading.Thread(target=play_signals, args=(c.redis, stop, speed), daemon=True).start()
     try:
-        _watch(procs, stop, header, c)
+        _watch(group, stop, header, c)
     finally:
-        _stop_all(procs)
+        group.stop()
+        console.print("signalfleet stopped")
 
 
-def _watch(procs: dict[str, subprocess.Popen[bytes]], stop: threading.Event,
-           header: str | None, c: Container | None) -> None:
-    def dead() -> str | None:
-        for name, proc in list(procs.items()):
-            if proc.poll() is not None and name in OPTIONAL:
-                console.print(f"[yellow]{name} exited with {proc.returncode}; "
-                              f"see its log under var/logs (the rest keeps running)[/yellow]")
-                del procs[name]
-        return next((n for n, p in procs.items() if p.poll() is not None), None)
-
+def _watch(group: Group, stop: threading.Event, header: str | None,
+           c: Container | None) -> None:
+    """Until Ctrl-C or SIGTERM: children that exit are started again (workers/cli/supervisor)."""
     if header is None or c is None:
-        while not stop.wait(0.5) and dead() is None:
-            pass
-    else:
-        with Live(render(c.session_factory, header), console=console, screen=False,
-                  refresh_per_second=2) as live:
-            while not stop.wait(1.0) and dead() is None:
-                live.update(render(c.session_factory, header))
-    if (name := dead()) is not None:
-        console.print(f"[red]{name} exited with {procs[name].returncode}; stopping[/red]")
-
-
-def _stop_all(procs: dict[str, subprocess.Popen[bytes]]) -> None:
-    for proc in procs.values():
-        if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGTERM)
-    deadline = time.monotonic() + 20
-    for proc in procs.values():
-        try:
-            proc.wait(max(0.1, deadline - time.monotonic()))
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-    console.print("signalfleet stopped")
+        while not stop.wait(0.5):
+            group.check()
+        return
+    with Live(render(c.session_factory, header), console=console, screen=False,
+              refresh_per_second=2) as live:
+        while not stop.wait(1.0):
+            group.check()
+            live.update(render(c.session_factory, header))

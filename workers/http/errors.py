@@ -9,6 +9,7 @@ from fastapi.responses import JSONResponse
 
 from domain.errors import InvalidInput, TransientError
 from workers.handlers.operators.keys import Forbidden, Unauthenticated
+from workers.http.outage import redis_unavailable
 from workers.metrics import signal_rejected
 
 log = structlog.get_logger(__name__)
@@ -83,4 +84,4 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(TooLarge, _too_large)
     app.add_exception_handler(RateLimited, _rate_limited)
     app.add_exception_handler(TransientError, _unavailable)
-    app.add_exception_handler(redis.RedisError, _unavailable)
+    app.add_exception_handler(redis.RedisError, redis_unavailable)

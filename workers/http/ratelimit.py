@@ -10,6 +10,8 @@ from dataclasses import dataclass
 
 import redis
 
+from persistence.redis_outage import process_episode
+
 RATE_KEY = "sf:ratelimit:{}:{}"
 
 
@@ -35,6 +37,7 @@ class RateLimiter:
         pipe.incr(key)
         pipe.expire(key, self.window_seconds + 1)
         count = int(pipe.execute()[0])
+        process_episode().recovered()  # a write went through: any Redis outage is over
         reset = (window + 1) * self.window_seconds - now
         return Verdict(allowed=count <= self.limit, limit=self.limit,
                        remaining=max(0, self.limit - count),

@@ -25,6 +25,7 @@ from domain.errors import TransientError
 from domain.json_text import REPEATED, RepeatedKey, loads_exact
 from domain.signals import Signal, absent
 from domain.vocabulary import Vocabulary
+from persistence.redis_outage import outage, process_episode
 from workers.handlers.shared.deps import Deps
 from workers.handlers.signals.ingest import Rejected, store_signals, validate
 from workers.ingest.dead_letters import dead_letter
@@ -53,21 +54,30 @@ class StreamIngestor:
                 raise
 
     def run(self, stop: threading.Event) -> None:
-        self.ensure_group()
+        """Until ``stop``: never exits for Redis refusing work (out of memory, read-only,
+        connection lost) nor for the database being down; it waits with backoff, logging
+        one line when such an outage starts and one when it ends."""
+        episode = process_episode("ingest")
+        grouped = False
         log.info("ingest.started", stream=SIGNALS_STREAM, consumer=self.consumer)
         while not stop.is_set():
             try:
+                if not grouped:
+                    self.ensure_group()
+                    grouped = True
+                # while Redis refuses this write, nothing is read: signals wait in the stream
                 self.redis.set(HEARTBEAT_KEY.format(self.consumer), "alive", ex=10)
                 self.poll()
-            except redis.ResponseError as exc:
+                episode.recovered()
+            except redis.RedisError as exc:
                 # NOGROUP: the stream is gone (Redis data lost); UNBLOCKED: it went while this
                 # consumer was blocked in XREADGROUP (FLUSHALL, DEL)
-                if "NOGROUP" not in str(exc) and "UNBLOCKED" not in str(exc):
+                if "NOGROUP" in str(exc) or "UNBLOCKED" in str(exc):
+                    grouped = False
+                elif outage(exc) is None:
                     raise
-                self.ensure_group()
-            except redis.ConnectionError:
-                log.warning("ingest.redis_unavailable")
-                stop.wait(1)
+                else:
+                    stop.wait(episode.failed(exc))
             except TransientError:  # database unavailable: the batch stays pending, retried
                 log.warning("ingest.database_unavailable")
                 stop.wait(1)

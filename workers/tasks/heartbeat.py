@@ -11,6 +11,7 @@ import redis
 import structlog
 from celery.signals import beat_init, before_task_publish
 
+from persistence.redis_outage import outage, process_episode
 from workers.doctor import BEAT_HEARTBEAT_KEY
 
 log = structlog.get_logger(__name__)
@@ -26,7 +27,10 @@ def beat_heartbeat(client: redis.Redis | None = None) -> None:
             client = container().redis
         client.set(BEAT_HEARTBEAT_KEY, f"{time.time():.3f}", ex=HEARTBEAT_TTL_SECONDS)
     except redis.RedisError as exc:
-        log.warning("beat.heartbeat_failed", error=type(exc).__name__)
+        if outage(exc) is None:
+            log.warning("beat.heartbeat_failed", error=type(exc).__name__)
+        else:  # beat's one line per Redis outage
+            process_episode("beat").failed(exc)
 
 
 def _beat_started(**_: Any) -> None:

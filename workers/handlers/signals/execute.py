@@ -168,6 +168,14 @@ def _log(signal_id: int, o: Outcome) -> None:
 
 
 def out_of_time(exc: BaseException) -> bool:
-    """The task's soft time limit (Celery raises it anywhere): stop, never swallow it. Named
-    rather than imported so the handlers stay free of Celery."""
-    return type(exc).__name__ == "SoftTimeLimitExceeded"
+    """The task's soft time limit (Celery raises it anywhere): stop, never swallow it — also
+    when it surfaces as the database error it caused (the interrupted query's connection fails
+    what follows). Named rather than imported so the handlers stay free of Celery."""
+    seen: BaseException | None = exc
+    for _ in range(4):
+        if seen is None:
+            return False
+        if type(seen).__name__ == "SoftTimeLimitExceeded":
+            return True
+        seen = seen.__context__
+    return False
