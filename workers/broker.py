@@ -101,10 +101,12 @@ class QoS(kombu_redis.QoS):  # type: ignore[misc]
         acknowledgements Redis refused; on the next refusal wait for the backoff."""
         if not (self._unrecorded or self._unacked_later) or time.monotonic() < self._next_try:
             return
+        recorded = False
         try:
             while self._unrecorded:
                 message, deliver = self._unrecorded[0]
                 super().append(message, message.delivery_tag)
+                recorded = True
                 self._unrecorded.pop(0)
                 deliver(message)
             for tag in list(self._unacked_later):
@@ -115,8 +117,9 @@ class QoS(kombu_redis.QoS):  # type: ignore[misc]
                 raise
             self._next_try = time.monotonic() + _episode().failed(exc)
             return
-        _episode().recovered()
-        self.renew_leases()  # the outage may have outlasted the leases of the others held
+        if recorded:  # a write went through (deletions do even when Redis is full)
+            _episode().recovered()
+            self.renew_leases()  # the outage may have outlasted the leases of the others
 
     # -- acknowledgements Redis refuses ----------------------------------------------------
 

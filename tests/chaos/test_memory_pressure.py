@@ -22,7 +22,7 @@ import httpx
 import pytest
 import redis
 from celery import Celery
-from sqlalchemy import Engine
+from sqlalchemy import Engine, select
 
 from domain.ports import UnitOfWork
 from persistence import models as m
@@ -127,6 +127,14 @@ def outage_lines(proc: Proc, process: str, since: dict[Proc, int]) -> int:
                for line in proc.output()[since.get(proc, 0):].splitlines())
 
 
+def executed(engine: Engine, key: str) -> bool:
+    """The signal pushed with ``key`` is processed: every agent has its execution."""
+    with engine.connect() as conn:
+        status = conn.execute(select(m.TradingSignal.status).where(
+            m.TradingSignal.idempotency_key.endswith(key))).scalar_one_or_none()
+    return status == "processed"
+
+
 def alive(fleet: Fleet, http: Http) -> dict[str, bool]:
     procs: dict[str, Proc | None] = {**fleet.workers, "ingest": fleet.ingestor,
                                      "beat": fleet.beat, "http": http.proc}
@@ -135,8 +143,9 @@ def alive(fleet: Fleet, http: Http) -> dict[str, bool]:
 
 def ride_out(chaos: Engine, e2e_redis: redis.Redis, sender: Celery, fleet: Fleet,
              chaos_redis: RedisServer, http: Http, fault: Full, *, agents: int, signals: int,
-             hold: float, episodes: int) -> float:
-    """The scenario; returns the seconds from the last free to everything settled."""
+             hold: float, episodes: int) -> tuple[float, float]:
+    """The scenario; returns the seconds from the last end of the fault to a signal pushed
+    then being executed for every agent, and to everything settled."""
     ids = make_agents(chaos, agents)
     set_prices(e2e_redis, TOKENS)
     since = {p: len(p.output()) for p in [*fleet.workers.values(), fleet.ingestor] if p}
@@ -163,10 +172,15 @@ def ride_out(chaos: Engine, e2e_redis: redis.Redis, sender: Celery, fleet: Fleet
         assert refuses_writes(chaos_redis, fault), "something ended the fault meanwhile"
         fault.end(chaos_redis)
         recovered = time.monotonic()
+        probe = payload(TOKENS[episode], 30_000 + episode)  # a provider's next signal
+        push_all(e2e_redis, [probe])
+        wait_for(lambda k=probe["idempotency_key"]: executed(chaos, k), 120,
+                 "a signal pushed after the fault to reach every agent")
+        resumed = time.monotonic() - recovered
         wait_for(lambda e=episode: http.post(payload(TOKENS[1], 20_000 + e, "sell"))
                  .status_code == 201, 30, "HTTP ingest to accept signals again")
     push_all(e2e_redis, payloads[episodes * per_episode:])
-    settle(chaos, sender, e2e_redis, timeout=300, signals=signals + episodes)
+    settle(chaos, sender, e2e_redis, timeout=300, signals=signals + 2 * episodes)
     took = time.monotonic() - recovered
     assert all(alive(fleet, http).values()), alive(fleet, http)
     for proc, process in [(fleet.workers["w1"], "worker"), (fleet.workers["w2"], "worker"),
@@ -174,18 +188,19 @@ def ride_out(chaos: Engine, e2e_redis: redis.Redis, sender: Celery, fleet: Fleet
         assert proc is not None
         assert outage_lines(proc, process, since) == episodes, (process, proc.output()[-3000:])
     assert outage_lines(http.proc, "http-ingest", since) == episodes, http.proc.output()[-3000:]
-    assert count(chaos, m.TradingSignal) == signals + episodes
+    assert count(chaos, m.TradingSignal) == signals + 2 * episodes
     assert_invariants(chaos, every_entry_reaches(chaos, ids))
-    return took
+    return resumed, took
 
 
 @pytest.mark.parametrize("fault", [Full(), ReadOnly()], ids=["full", "read-only"])
 def test_redis_refusing_writes_mid_burst_every_process_rides_it_out(
         chaos: Engine, e2e_redis: redis.Redis, sender: Celery, fleet: Fleet,
         chaos_redis: RedisServer, http: Http, fault: Full) -> None:
-    took = ride_out(chaos, e2e_redis, sender, fleet, chaos_redis, http, fault,
-                    agents=10, signals=40, hold=4, episodes=1)
-    print(f"{fault.reason} (short): settled {took:.1f}s after Redis took writes again")
+    resumed, took = ride_out(chaos, e2e_redis, sender, fleet, chaos_redis, http, fault,
+                             agents=10, signals=40, hold=4, episodes=1)
+    print(f"{fault.reason} (short): a new signal executed {resumed:.1f}s and everything "
+          f"settled {took:.1f}s after Redis took writes again")
 
 
 @pytest.mark.chaos_long
@@ -194,8 +209,9 @@ def test_redis_full_twice_for_longer_than_the_visibility_timeout(
         chaos: Engine, e2e_redis: redis.Redis, sender: Celery, fleet: Fleet,
         chaos_redis: RedisServer, http: Http, capsys: pytest.CaptureFixture[str]) -> None:
     hold = float(os.environ.get("SIGNALFLEET_CHAOS_OOM_SECONDS", "40"))
-    took = ride_out(chaos, e2e_redis, sender, fleet, chaos_redis, http, Full(),
-                    agents=50, signals=300, hold=hold, episodes=2)
+    resumed, took = ride_out(chaos, e2e_redis, sender, fleet, chaos_redis, http, Full(),
+                             agents=50, signals=150, hold=hold, episodes=2)
     with capsys.disabled():
-        print(f"\nmemory pressure: Redis full {hold:.0f}s twice mid-burst (50 agents, 300 "
-              f"signals); every process kept running; settled {took:.1f}s after the last free")
+        print(f"\nmemory pressure: Redis full {hold:.0f}s twice mid-burst (50 agents, 150 "
+              f"signals); every process kept running; a new signal executed {resumed:.1f}s and "
+              f"everything settled {took:.1f}s after the last free")

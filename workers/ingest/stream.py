@@ -67,8 +67,8 @@ class StreamIngestor:
                     grouped = True
                 # while Redis refuses this write, nothing is read: signals wait in the stream
                 self.redis.set(HEARTBEAT_KEY.format(self.consumer), "alive", ex=10)
-                self.poll()
                 episode.recovered()
+                self.poll()
             except redis.RedisError as exc:
                 # NOGROUP: the stream is gone (Redis data lost); UNBLOCKED: it went while this
                 # consumer was blocked in XREADGROUP (FLUSHALL, DEL)
