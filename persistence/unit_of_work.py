@@ -15,7 +15,7 @@ from typing import Any, Self, cast
 import psycopg
 import structlog
 from psycopg.pq import TransactionStatus
-from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import DBAPIError, OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from domain.errors import TransientError
@@ -66,7 +66,7 @@ def _discard_if_interrupted(session: Session) -> bool:
     try:
         raw = cast("psycopg.Connection[Any] | None",
                    session.connection().connection.driver_connection)
-    except DBAPIError:
+    except SQLAlchemyError:  # lost or invalidated already: the rollback below deals with it
         return False
     if raw is None or raw.info.transaction_status != TransactionStatus.ACTIVE:
         return False
