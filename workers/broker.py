@@ -51,10 +51,23 @@ def _episode() -> Episode:
     return process_episode()
 
 
+_wait_for_bindings = False
+
+
+def wait_for_bindings() -> None:
+    """Called by ``fleet worker``: at start-up, queue bindings Redis refuses are retried until
+    it takes them (a worker starting during an outage waits instead of exiting). Producers
+    (ingestors, beat, HTTP ingest) keep the error: they handle the outage themselves."""
+    global _wait_for_bindings
+    _wait_for_bindings = True
+
+
 def _until_accepted(write: Callable[[], T]) -> T:
     """``write()``, retried with backoff while Redis refuses it. Only for start-up (the
     queue bindings), before any task runs: blocking the event loop later would hold back the
     pool's results and fire their time limits late."""
+    if not _wait_for_bindings:
+        return write()
     while True:
         try:
             result = write()
@@ -264,7 +277,7 @@ class Transport(kombu_redis.Transport):  # type: ignore[misc]
             max(1.0, timeout / LEASES_PER_TIMEOUT), self._renew_leases)
         self.cycle._retry_tref = loop.call_repeatedly(RETRY_TICK, self._retry)
 
-    def _channels(self) -> list[Channel]:
+    def _channels(self) -> list[Any]:
         return list(self.cycle._channels)
 
     def _retry(self) -> None:

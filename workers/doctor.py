@@ -121,17 +121,17 @@ class Doctor:
                          "start Redis or fix SIGNALFLEET_REDIS_URL")
         return _ok("redis", "answering PING")
 
-    def memory(self, client: redis.Redis, cache: Check) -> Check:
+    def memory(self, client: Redis, cache: Check) -> Check:
         """Redis at ``maxmemory`` refuses writes (``noeviction``): ingestion pauses and tasks
         wait until memory is freed. Warn before that, at 80 %."""
         name = "redis memory"
         if cache.failed:
             return _fail(name, "not checked: Redis is down", "fix Redis first")
         try:
-            info = client.info("memory")
+            info = cast(dict[str, object], client.info("memory"))
         except redis.RedisError as exc:
             return _fail(name, f"cannot read INFO ({_error(exc)})", "check Redis")
-        used, limit = int(info["used_memory"]), int(info.get("maxmemory", 0))
+        used, limit = int(str(info["used_memory"])), int(str(info.get("maxmemory", 0)))
         policy = str(info.get("maxmemory_policy", "noeviction"))
         if policy != "noeviction":
             return _fail(name, f"maxmemory-policy is {policy}: Redis may evict queued tasks",

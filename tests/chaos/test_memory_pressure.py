@@ -44,7 +44,7 @@ from tests.chaos.invariants import assert_invariants
 from tests.chaos.server import RedisServer, free_port
 from tests.e2e.conftest import ROOT, Proc, start, wait_for
 from tests.e2e.test_pipeline import Clock
-from workers.handlers.keys import create_key
+from workers.handlers.operators.keys import create_key
 
 TOKENS = [mint(i) for i in range(5)]
 

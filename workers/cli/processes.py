@@ -17,6 +17,7 @@ from rich.live import Live
 from persistence import schema
 from persistence.redis_outage import process_episode
 from workers.bootstrap import Container, export_urls
+from workers.broker import wait_for_bindings
 from workers.cli.common import console, container
 from workers.cli.live_view import render
 from workers.cli.supervisor import Group
@@ -46,6 +47,7 @@ def worker(concurrency: int | None = typer.Option(None, "--concurrency", "-c"),
             raise typer.Exit(2) from None
     os.environ.update(export_urls(c.urls))
     process_episode("worker")  # names this process in its Redis outage lines
+    wait_for_bindings()
     n = concurrency or c.settings.worker_concurrency
     app.worker_main(["worker", "--loglevel", c.settings.log_level, "-Q", queues,
                      "-c", str(n), "-n", name, "-E", "--without-mingle", "--without-gossip"])
