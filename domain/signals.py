@@ -16,7 +16,6 @@ from domain.base58 import is_public_key
 from domain.errors import InvalidSignal
 from domain.json_text import unstorable
 
-EXIT_SIGNAL_TYPE = "sell"
 # docs/rules.md §1: a trader-readable note never needs more than this.
 MAX_ACTIVATION_REASON = 2000
 
@@ -31,11 +30,8 @@ class Signal:
     source: str | None = None
     idempotency_key: str | None = None
     user_id: uuid.UUID | None = None
-
-    @property
-    def is_exit(self) -> bool:
-        """``sell`` (any case) closes positions; every other type is an entry signal."""
-        return self.signal_type.lower() == EXIT_SIGNAL_TYPE
+    # Whether a type enters or exits is the deployment's vocabulary (domain/vocabulary.py),
+    # not the signal's: ask ``vocabulary.is_exit(signal.signal_type)``.
 
 
 def _text(field: str, raw: object, max_len: int) -> str:

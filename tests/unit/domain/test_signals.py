@@ -8,6 +8,7 @@ import pytest
 
 from domain.errors import InvalidSignal
 from domain.signals import Signal, parse_signal
+from domain.vocabulary import DEFAULT_VOCABULARY
 from tests.unit.domain.helpers import TOKEN
 
 VALID: dict[str, Any] = {"token_address": TOKEN, "signal_type": "buy", "signal_strength": 50}
@@ -47,7 +48,8 @@ def test_optional_fields_may_be_null() -> None:
      ("Velocity (Dex Boost Detection)", False), ("sell-off", False)],
 )
 def test_exit_is_sell_in_any_case(signal_type: str, is_exit: bool) -> None:
-    assert parse_signal({**VALID, "signal_type": signal_type}).is_exit is is_exit
+    parsed = parse_signal({**VALID, "signal_type": signal_type})
+    assert DEFAULT_VOCABULARY.is_exit(parsed.signal_type) is is_exit
 
 
 @pytest.mark.parametrize("strength", [1, 100])
@@ -129,7 +131,8 @@ def test_optional_non_strings_rejected(field: str) -> None:
     (" sell ", True), ("sell\n", True), ("\tSELL", True), (" buy", False)])
 def test_signal_type_is_trimmed_before_anything_reads_it(value: str, is_exit: bool) -> None:
     signal = parse_signal({**VALID, "signal_type": value})
-    assert signal.signal_type == value.strip() and signal.is_exit is is_exit
+    assert signal.signal_type == value.strip()
+    assert DEFAULT_VOCABULARY.is_exit(signal.signal_type) is is_exit
 
 
 def test_every_string_is_trimmed() -> None:
