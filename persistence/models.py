@@ -104,12 +104,15 @@ class ApiKey(Base):
 
 class Agent(Base):
     __tablename__ = "agents"
+    # A user's agents are told apart by name; the constraint's leading column doubles as the
+    # foreign-key index on user_id.
     __table_args__ = (
         CheckConstraint("char_length(name) BETWEEN 3 AND 50", name="name_length"),
+        UniqueConstraint("user_id", "name"),
     )
 
     id: Mapped[uuid.UUID] = _uuid_pk()
-    user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id"), index=True)
+    user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id"))
     name: Mapped[str] = mapped_column(String(50))
     trading_mode: Mapped[str] = mapped_column(TradingMode, server_default="simulation")
     automated_trading_simulation: Mapped[bool] = mapped_column(server_default=text("true"))

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from domain.agents import Agent, TradingMode, TradingState
 from domain.config import StoredConfig
-from domain.errors import InvalidConfig, NotFound
+from domain.errors import InvalidConfig, InvalidInput, NotFound
 from domain.wallets import Wallet
 from persistence import models as m
 from persistence.repositories.signals import reaches_unapplied, unapplied_before
@@ -81,13 +81,18 @@ class AgentRepository:
         self._s = session
 
     def add(self, agent: Agent, trading_config: dict[str, Any] | None = None) -> None:
-        self._s.execute(insert(m.Agent).values(
+        """Insert the agent; a name the user already gave another agent is refused
+        (``UNIQUE(user_id, name)``) as bad input naming the field, not a database error."""
+        stmt = pg_insert(m.Agent).values(
             id=agent.id, user_id=agent.user_id, name=agent.name, trading_mode=agent.trading_mode,
             automated_trading_simulation=agent.automated_trading_simulation,
             automated_trading_live=agent.automated_trading_live, trading_config=trading_config,
             exits_paused_simulation=agent.exits_paused_simulation,
             exits_paused_live=agent.exits_paused_live,
-        ))
+        ).on_conflict_do_nothing(constraint="uq_agents_user_id_name").returning(m.Agent.id)
+        if self._s.execute(stmt).scalar_one_or_none() is None:
+            raise InvalidInput("name", f"this user already has an agent named {agent.name!r}: "
+                               "choose another name")
 
     def get(self, agent_id: uuid.UUID) -> Agent:
         row = self._s.execute(select(*_AGENT_COLUMNS).where(m.Agent.id == agent_id)).one_or_none()
