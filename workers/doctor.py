@@ -36,6 +36,14 @@ TIMEOUT = 2.0
 MEMORY_WARN_SHARE = 0.8
 
 
+def beat_period(settings: Settings) -> float:
+    """How often beat publishes at least: the shortest interval of its schedule."""
+    from workers.schedule import beat_schedule
+
+    return min(float(entry["schedule"]) for entry in beat_schedule(settings).values()
+               if isinstance(entry["schedule"], int | float))
+
+
 @dataclass(frozen=True)
 class Check:
     name: str
@@ -177,17 +185,20 @@ class Doctor:
         return _ok("workers", f"{len(replies)} answering: {', '.join(sorted(replies))}")
 
     def beat(self, client: Redis, cache: Check) -> Check:
+        """Beat refreshes its heartbeat on every publish, so at least once per period (its
+        schedule's shortest interval); a heartbeat older than two periods means stopped."""
         if cache.failed:
             return _fail("beat", "not checked: Redis is down", "fix Redis first")
         raw = client.get(BEAT_HEARTBEAT_KEY)
-        limit = self.settings.beat_stale_seconds
-        fix = "start exactly one `fleet beat` (it refreshes its heartbeat on every publish)"
+        period = beat_period(self.settings)
+        fix = "start exactly one `fleet beat` (or `fleet run`)"
         if raw is None:
-            return _fail("beat", "no heartbeat recorded", fix)
+            return _fail("beat", "stopped: no heartbeat recorded", fix)
         age = self.now() - float(str(raw))
-        if age > limit:
-            return _fail("beat", f"last heartbeat {age:.0f}s ago (limit {limit}s)", fix)
-        return _ok("beat", f"heartbeat {max(age, 0):.0f}s ago")
+        if age > 2 * period:
+            return _fail("beat", f"stopped: last heartbeat {age:.0f}s ago, more than two "
+                         f"periods ({period:g}s each)", fix)
+        return _ok("beat", f"heartbeat {max(age, 0):.0f}s ago (every {period:g}s)")
 
     def ingestors(self, client: Redis, cache: Check) -> Check:
         if cache.failed:

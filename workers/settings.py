@@ -109,10 +109,9 @@ class Settings(BaseSettings):
     entry_signal_types: str = "buy"
     exit_signal_types: str = "sell"
 
-    # HTTP ingest (fleet http-ingest) and fleet doctor.
+    # HTTP ingest (fleet http-ingest).
     http_rate_limit_per_minute: int = Field(600, ge=1)
     http_max_body_bytes: int = Field(65_536, ge=1024)
-    beat_stale_seconds: int = Field(60, ge=5)
 
 
     @model_validator(mode="after")

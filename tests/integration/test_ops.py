@@ -185,17 +185,26 @@ def test_doctor_reports_a_database_behind_head(servers, redis_url: str,  # type:
     assert checks["redis"].status == "OK" and checks["broker"].status == "OK"
 
 
-def test_doctor_reads_beats_heartbeat(database_url: str, redis_url: str,
-                                      redis_client: redis.Redis) -> None:
-    doctor = Doctor(Settings(_env_file=None, beat_stale_seconds=30),  # type: ignore[call-arg]
-                    ServiceUrls(database_url, redis_url, redis_url, False))
-    ok = doctor.beat(redis_client, doctor.redis(redis_client))
-    assert ok.failed and "fleet beat" in ok.fix  # nothing recorded yet
+def test_doctor_reports_beat_stopped_after_two_periods(database_url: str, redis_url: str,
+                                                      redis_client: redis.Redis) -> None:
+    """Beat publishes at least every period (its shortest interval, 5 s here), refreshing its
+    heartbeat; one older than two periods is a stopped beat."""
+    settings = Settings(_env_file=None, prices_refresh_seconds=5,  # type: ignore[call-arg]
+                        positions_sweep_seconds=7, requeue_stale_seconds=10,
+                        live_reconcile_seconds=15)
+    now = time.time()
+    doctor = Doctor(settings, ServiceUrls(database_url, redis_url, redis_url, False),
+                    now=lambda: now)
+    redis_ok = doctor.redis(redis_client)
+    never = doctor.beat(redis_client, redis_ok)
+    assert never.failed and "stopped" in never.detail and "fleet beat" in never.fix
     beat_heartbeat(redis_client)
-    assert doctor.beat(redis_client, doctor.redis(redis_client)).status == "OK"
-    redis_client.set(BEAT_HEARTBEAT_KEY, str(time.time() - 120))
-    stale = doctor.beat(redis_client, doctor.redis(redis_client))
-    assert stale.failed and "120s ago" in stale.detail
+    assert doctor.beat(redis_client, redis_ok).status == "OK"
+    redis_client.set(BEAT_HEARTBEAT_KEY, str(now - 9.5))  # under two periods: still beating
+    assert doctor.beat(redis_client, redis_ok).status == "OK"
+    redis_client.set(BEAT_HEARTBEAT_KEY, str(now - 10.5))
+    stopped = doctor.beat(redis_client, redis_ok)
+    assert stopped.failed and stopped.detail.startswith("stopped: last heartbeat 10s ago")
 
 
 def test_doctor_checks_the_prices_of_held_tokens(uow: SqlAlchemyUnitOfWork, database_url: str,
