@@ -1,9 +1,11 @@
 """Real processes: ``fleet doctor`` sees the running worker and beat; ``fleet flower`` serves
-only with basic auth."""
+only with basic auth; ``fleet run`` into a pipe logs plainly and skips a busy Flower port."""
 
 from __future__ import annotations
 
 import json
+import os
+import signal
 import socket
 import subprocess
 import sys
@@ -11,8 +13,10 @@ from pathlib import Path
 
 import httpx
 import pytest
+from sqlalchemy import Engine
 
 from tests.e2e.conftest import ROOT, Proc, start, wait_for
+from tests.e2e.test_demo import demo_stack  # noqa: F401  (fixture)
 
 
 def _free_port() -> int:
@@ -85,3 +89,29 @@ def _status(url: str, auth: tuple[str, str] | None) -> int | None:
         return httpx.get(url, auth=auth, timeout=2).status_code
     except httpx.TransportError:
         return None
+
+
+def test_run_into_a_pipe_logs_plainly_and_skips_a_busy_flower_port(
+        demo_stack: tuple[Engine, dict[str, str]]) -> None:  # noqa: F811
+    """`fleet run` with stdout not a terminal: the processes' plain logs instead of the live
+    view; Flower's port busy: the header says so and advertises no URL; the rest runs."""
+    _, env = demo_stack
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        log = Path(env["SIGNALFLEET_VAR_DIR"]) / "run.log"
+        proc = subprocess.Popen([sys.executable, "-m", "workers.cli", "run", "--no-demo"],
+                                env={**env, "SIGNALFLEET_FLOWER_PORT": str(port)}, cwd=ROOT,
+                                stdout=log.open("w"), stderr=subprocess.STDOUT,
+                                start_new_session=True)
+        try:
+            wait_for(lambda: "ready." in log.read_text(), 90, "the worker's plain log")
+        finally:
+            os.killpg(proc.pid, signal.SIGINT)
+            assert proc.wait(60) == 0
+    output = log.read_text()
+    assert f"Flower not started: port {port} is in use (set SIGNALFLEET_FLOWER_PORT" in output
+    assert "Flower http" not in output and "Traceback" not in output
+    assert "open positions" not in output  # no live view in a file
+    assert output.rstrip().endswith("signalfleet stopped")

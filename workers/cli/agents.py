@@ -1,36 +1,52 @@
-"""``fleet agents``, ``signals``, ``executions``, ``positions``, ``balances``, ``prices``."""
+"""``fleet agents``, ``executions``, ``positions`` and ``balances``: agents and what they hold,
+each row naming its agent."""
 
 from __future__ import annotations
 
-import json
+import re
 import uuid
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 
-from domain.config import parse_config
-from domain.errors import InvalidInput
-from domain.json_text import loads_exact
-from domain.signals import parse_signal
-from persistence import queries
-from workers.bootstrap import Container
-from workers.cli.common import console, container, emit, err_console, errors
-from workers.cli.operators import show_config
-from workers.handlers.operators import agents as agent_cases
+from workers.cli import formatting as f
+from workers.cli.common import (
+    Clock,
+    CsvOpt,
+    JsonOpt,
+    Output,
+    WideOpt,
+    container,
+    emit,
+    err_console,
+    errors,
+    group,
+)
 
-agents_app = typer.Typer(help="Create, list and configure agents.", no_args_is_help=True)
-signals_app = typer.Typer(help="Push and list signals.", no_args_is_help=True)
-prices_app = typer.Typer(help="Static prices (the `static` feed).", no_args_is_help=True)
-JsonOpt = typer.Option(False, "--json", help="Print JSON for scripts.")
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
+DEFAULT_OPERATOR = "operator@localhost"  # workers.handlers.operators.agents.DEFAULT_OPERATOR
+agents_app = group("Create, list and configure agents.")
+AgentOpt = typer.Option(None, "--agent", help="an agent's name or id")
+_ID_PREFIX = re.compile(r"[0-9a-fA-F-]{4,36}")
 
 
-def _runtime() -> Container:
-    return container()  # refuses a database not at head
+def _decimal(field: str, text: str) -> Decimal:
+    from domain.errors import InvalidInput
+
+    try:
+        return Decimal(text)
+    except ArithmeticError:
+        raise InvalidInput(field, "must be a decimal number") from None
 
 
 def _read_config(path: Path | None) -> dict[str, Any] | None:
+    from domain.errors import InvalidInput
+    from domain.json_text import loads_exact
+
     if path is None:
         return None
     try:
@@ -46,12 +62,14 @@ def _read_config(path: Path | None) -> dict[str, Any] | None:
 def config_file(path: Path | None) -> dict[str, Any] | None:
     """The trading config in ``path`` as it is stored: read, validated (``InvalidConfig``
     lists every error), obsolete keys dropped with a warning naming each on stderr."""
+    from domain.config import parse_config
+
     data = _read_config(path)
     if data is None:
         return None
     parsed = parse_config(data)
     for warning in parsed.warnings:
-        err_console.print(f"[yellow]warning:[/yellow] {warning}")
+        err_console.print(f"[yellow]warning:[/yellow] {warning}", highlight=False)
     return parsed.data
 
 
@@ -64,29 +82,106 @@ def _jsonable(data: Any) -> Any:
     return str(data) if isinstance(data, Decimal) else data
 
 
+def resolve_agent(session: Session, text: str | None) -> uuid.UUID | None:
+    """``--agent``: an id, or the name of exactly one agent."""
+    from domain.errors import InvalidInput
+    from persistence import queries
+
+    if text is None:
+        return None
+    try:
+        return uuid.UUID(text)
+    except ValueError:
+        pass
+    found = queries.agent_ids_named(session, text)
+    if not found:
+        raise InvalidInput("agent", f"no agent named {text!r} (`fleet agents list`)")
+    if len(found) > 1:
+        raise InvalidInput("agent", f"{len(found)} agents are named {text!r}: give the id")
+    return found[0]
+
+
+def resolve_position(session: Session, text: str) -> uuid.UUID:
+    """A position's id (as given: the use case says if there is none), or a prefix of it that
+    names exactly one open position."""
+    from domain.errors import InvalidInput
+    from persistence import queries
+
+    try:
+        return uuid.UUID(text)
+    except ValueError:
+        pass
+    if _ID_PREFIX.fullmatch(text) is None:
+        raise InvalidInput("position_id", "give a position id (or its first characters)")
+    found = queries.position_ids_starting(session, text)
+    if len(found) != 1:
+        raise InvalidInput("position_id", f"{'no' if not found else 'more than one'} open "
+                           f"position id starts with {text!r} (`fleet positions`)")
+    return found[0]
+
+
 @agents_app.command("create")
-def create(name: str = typer.Option(..., "--name"),
-           mode: str = typer.Option("simulation", "--mode"),
+def create(name: str = typer.Option(..., "--name", help="unique among the user's agents"),
+           mode: str = typer.Option("simulation", "--mode", help="simulation or live"),
            deposit: str = typer.Option("0", "--deposit", help="SOL to deposit"),
            config: Path | None = typer.Option(None, "--config", help="trading config JSON"),
-           user: str = typer.Option(agent_cases.DEFAULT_OPERATOR, "--user")) -> None:
-    """Create an agent with a simulation wallet; prints its id."""
-    rt = _runtime()
+           user: str = typer.Option(DEFAULT_OPERATOR, "--user"),
+           wallet: str | None = typer.Option(
+               None, "--wallet", help="live mode: the address of a loaded wallet (WALLET_n, "
+               "see `fleet wallets list`)")) -> None:
+    """Create an agent with a simulation wallet (and, live, its wallet); prints its id."""
+    from workers.handlers.operators import agents as agent_cases
+
     with errors():
-        try:
-            amount = Decimal(deposit)
-        except ArithmeticError:
-            raise InvalidInput("deposit", "must be a decimal number") from None
+        amount = _decimal("deposit", deposit)
         new = agent_cases.NewAgent(name=name, mode=mode, deposit_sol=amount,
                                    config=config_file(config), user_email=user)
-        agent_id = agent_cases.create_agent(rt.uow(), rt.clock, new)
+        new.check()  # bad input first, before any service is asked
+        live = _usable_live_wallet(mode, wallet)
+        c = container()
+        agent_id = agent_cases.create_agent(c.uow(), Clock(), new)
+        if live is not None:
+            from workers.handlers.operators import wallets as wallet_cases
+
+            wallet_cases.assign(c.uow(), agent_id, live[0], live[1])
     typer.echo(str(agent_id))
 
 
+def _usable_live_wallet(mode: str, address: str | None) -> tuple[str, Any] | None:
+    """A live agent is created only with a wallet this process can sign with, unused by
+    any other agent; ``(address, loaded addresses)`` for live mode, else None."""
+    from domain.errors import InvalidInput
+
+    if mode != "live":
+        if address is not None:
+            raise InvalidInput("wallet", "only a live agent (--mode live) takes --wallet")
+        return None
+    if address is None:
+        raise InvalidInput("wallet", "a live agent needs a wallet it can sign with: set "
+                           "WALLET_1=<its key> in the environment (or .env), then pass "
+                           "--wallet ADDRESS (`fleet wallets list` shows the loaded ones)")
+    rt = container()
+    if address not in rt.wallets:  # never echo it: a pasted key looks like an address
+        raise InvalidInput("wallet", "not the address of a loaded wallet: set WALLET_n to "
+                           "its key (`fleet wallets list` shows the loaded ones)")
+    with rt.uow() as uow:
+        owner = uow.live_wallets.owner_of(address)
+    if owner is not None:
+        raise InvalidInput("wallet", f"already the live wallet of agent {owner}")
+    return address, rt.wallets
+
+
 @agents_app.command("list")
-def list_agents(as_json: bool = JsonOpt) -> None:
-    with _runtime().session_factory() as s:
-        emit(queries.agents(s), as_json=as_json, title="agents")
+def list_agents(as_json: bool = JsonOpt, as_csv: bool = CsvOpt, wide: bool = WideOpt) -> None:
+    """Agents with their SOL balance and open positions."""
+    from persistence import queries
+
+    with errors(), container().session_factory() as s:
+        rows = queries.agents(s)
+    emit(rows, title="agents", output=Output(as_json, as_csv, wide), columns=[
+        f.Column("name", "agent"), f.id_col("id", "id"), f.Column("trading_mode", "mode"),
+        f.sol_col("sol_balance", "SOL"), f.Column("open_positions", "open", numeric=True),
+        f.Column("created_at", "created", f.moment, wide=True)])
 
 
 @agents_app.command("config")
@@ -99,7 +194,11 @@ def config_cmd(target: str = typer.Argument(..., metavar="AGENT_ID | set"),
     """`config AGENT_ID`: the trading rules in effect (defaults merged) and what differs from
     the defaults. `config set AGENT_ID FILE` (or `config AGENT_ID --set FILE`) validates FILE,
     lists every error (nothing changes then) and replaces the stored config."""
-    rt = _runtime()
+    from domain.errors import InvalidInput
+    from workers.cli.operators import show_config
+    from workers.handlers.operators import agents as agent_cases
+
+    c = container()
     with errors():
         if target == "set":
             if agent is None or file is None:
@@ -111,11 +210,13 @@ def config_cmd(target: str = typer.Argument(..., metavar="AGENT_ID | set"),
         else:
             agent_id = _agent_id(target)
         if set_file is not None:
-            agent_cases.set_config(rt.uow(), agent_id, config_file(set_file))
-    show_config(rt, agent_id, as_json=as_json)
+            agent_cases.set_config(c.uow(), agent_id, config_file(set_file))
+    show_config(c, agent_id, as_json=as_json)
 
 
 def _agent_id(text: str) -> uuid.UUID:
+    from domain.errors import InvalidInput
+
     try:
         return uuid.UUID(text)
     except ValueError:
@@ -123,73 +224,68 @@ def _agent_id(text: str) -> uuid.UUID:
                            ) from None
 
 
-@signals_app.command("push")
-def push(token: str = typer.Option(..., "--token"),
-         type_: str = typer.Option(..., "--type",
-                                   help="buy (entry) or sell (exit), in any case, unless "
-                                        "SIGNALFLEET_ENTRY_SIGNAL_TYPES / _EXIT_SIGNAL_TYPES "
-                                        "say otherwise; other types are refused"),
-         strength: int = typer.Option(..., "--strength"),
-         symbol: str | None = typer.Option(None, "--symbol"),
-         source: str | None = typer.Option("cli", "--source"),
-         reason: str | None = typer.Option(None, "--reason"),
-         key: str | None = typer.Option(None, "--key", help="idempotency key")) -> None:
-    """Push a signal onto the stream, as a provider would; prints the stream message id.
-    A type outside the deployment's vocabulary is refused here, as the ingestor would."""
-    from workers.ingest.stream import SIGNALS_STREAM
-
-    payload = {k: v for k, v in {
-        "token_address": token, "signal_type": type_, "signal_strength": strength,
-        "symbol": symbol, "source": source, "activation_reason": reason,
-        "idempotency_key": key}.items() if v is not None}
-    rt = _runtime()
-    with errors():  # fail here, clearly, rather than in the dead-letter stream
-        rt.settings.vocabulary.check(parse_signal(payload).signal_type)
-    message_id = rt.redis.xadd(SIGNALS_STREAM, {"payload": json.dumps(payload)})
-    typer.echo(message_id)
-
-
-@signals_app.command("list")
-def list_signals(as_json: bool = JsonOpt, limit: int = 50) -> None:
-    with _runtime().session_factory() as s:
-        emit(queries.signals(s, limit), as_json=as_json, title="signals")
-
-
 def executions(signal: int | None = typer.Option(None, "--signal"),
-               as_json: bool = JsonOpt) -> None:
-    """Per-agent executions of signals."""
-    with _runtime().session_factory() as s:
-        emit(queries.executions(s, signal), as_json=as_json, title="executions")
+               as_json: bool = JsonOpt, as_csv: bool = CsvOpt, wide: bool = WideOpt) -> None:
+    """Per-agent executions of signals: what each agent did and why."""
+    from persistence import queries
+
+    with container().session_factory() as s:
+        rows = queries.executions(s, signal)
+    emit(rows, title="executions", output=Output(as_json, as_csv, wide), columns=[
+        f.Column("signal_id", "signal", numeric=True), f.Column("agent", "agent"),
+        f.Column("agent_id", "agent id", wide=True), f.Column("status", "status"),
+        f.Column("action", "action"), f.Column("reason", "reason"),
+        f.Column("transaction_id", "transaction", wide=True),
+        f.Column("executed_at", "time (UTC)", f.moment)])
 
 
-def balances(agent: uuid.UUID | None = typer.Option(None, "--agent"),
-             as_json: bool = JsonOpt) -> None:
-    """Wallet balances per token."""
-    with _runtime().session_factory() as s:
-        emit(queries.balances(s, agent), as_json=as_json, title="balances")
+def balances(agent: str | None = AgentOpt, as_json: bool = JsonOpt, as_csv: bool = CsvOpt,
+             wide: bool = WideOpt) -> None:
+    """Wallet balances per agent and token."""
+    from persistence import queries
+
+    with errors(), container().session_factory() as s:
+        rows = queries.balances(s, resolve_agent(s, agent))
+    emit(rows, title="balances", output=Output(as_json, as_csv, wide), columns=[
+        f.Column("agent", "agent"), f.Column("agent_id", "agent id", wide=True),
+        f.Column("wallet_address", "wallet", wide=True), f.Column(f.token, "token"),
+        f.Column("token_address", "mint", wide=True), f.sol_col("balance", "balance"),
+        f.Column("updated_at", "updated (UTC)", f.moment, wide=True)])
 
 
-@prices_app.command("set")
-def set_price(token: str = typer.Option(..., "--token"),
-              price_sol: str = typer.Option(..., "--price-sol"),
-              price_usd: str | None = typer.Option(None, "--price-usd")) -> None:
-    """Set a token's price for the `static` feed."""
-    from workers.adapters.prices import StaticPriceFeed
-
-    rt = _runtime()
-    with errors():
-        quote = StaticPriceFeed(rt.redis, rt.clock).set_price(token, price_sol, price_usd)
-    console.print(f"{token}: {quote.price_sol} SOL")
-
-
-positions_app = typer.Typer(help="Open positions (`fleet positions` lists them).",
-                            invoke_without_command=True)
+positions_app = group("Open positions (`fleet positions` lists them).", invoke_without_command=True,
+                      no_args_is_help=False)
 
 
 @positions_app.callback()
-def positions(ctx: typer.Context, agent: uuid.UUID | None = typer.Option(None, "--agent"),
-              as_json: bool = JsonOpt) -> None:
+def positions(ctx: typer.Context, agent: str | None = AgentOpt, as_json: bool = JsonOpt,
+              as_csv: bool = CsvOpt, wide: bool = WideOpt) -> None:
+    """Open positions, each with its agent; `fleet positions close ID` sells one."""
+    from persistence import queries
+
     if ctx.invoked_subcommand is not None:
         return
-    with _runtime().session_factory() as s:
-        emit(queries.positions(s, agent), as_json=as_json, title="open positions")
+    with errors(), container().session_factory() as s:
+        rows = queries.positions(s, resolve_agent(s, agent))
+    emit(rows, title="open positions", output=Output(as_json, as_csv, wide), columns=[
+        f.Column("id", "id", f.short, whole=True, narrow=True), f.id_col("id", "id", wide=True),
+        f.Column("agent", "agent"),
+        f.Column("agent_id", "agent id", wide=True), f.Column(f.token, "token"),
+        f.Column("token_address", "mint", wide=True),
+        f.sol_col("purchase_price", "avg price", wide=True), f.sol_col("holding", "holding"),
+        f.sol_col("total_invested_sol", "invested SOL"),
+        f.pct_col("current_stop_loss_percentage", "stop %"),
+        f.sol_col("peak_price", "peak", wide=True),
+        f.Column("dca_count", "DCAs", numeric=True, wide=True),
+        f.Column(_tp, "TP hit", wide=True), f.Column(_moon, "moon bag", wide=True),
+        f.Column("created_at", "opened (UTC)", f.moment, wide=True)])
+
+
+def _tp(row: dict[str, Any]) -> str:
+    total = row.get("total_take_profit_levels")
+    return f"{row['take_profit_levels_hit']}/{total}" if total else str(
+        row["take_profit_levels_hit"])
+
+
+def _moon(row: dict[str, Any]) -> str:
+    return f.amount(row.get("moon_bag_amount")) if row.get("moon_bag_activated") else ""

@@ -4,15 +4,16 @@ from __future__ import annotations
 
 import typer
 
-from persistence import schema
-from workers.cli.common import console, container
+from workers.cli.common import console, container, group
 
-app = typer.Typer(help="Database schema migrations.", no_args_is_help=True)
+app = group("Database schema migrations.")
 
 
 @app.command()
 def upgrade(revision: str = typer.Argument("head")) -> None:
     """Upgrade the database schema (default: to the latest revision)."""
+    from persistence import schema
+
     c = container(require_head=False)
     schema.upgrade(c.urls.database_url, revision)
     console.print(f"database at {schema.current_revision(c.engine)}")
@@ -21,6 +22,8 @@ def upgrade(revision: str = typer.Argument("head")) -> None:
 @app.command()
 def downgrade(revision: str = typer.Argument(..., help="target revision, e.g. base")) -> None:
     """Downgrade the database schema."""
+    from persistence import schema
+
     c = container(require_head=False)
     schema.downgrade(c.urls.database_url, revision)
     console.print(f"database at {schema.current_revision(c.engine) or 'base'}")
@@ -29,6 +32,8 @@ def downgrade(revision: str = typer.Argument(..., help="target revision, e.g. ba
 @app.command()
 def current() -> None:
     """Show the database's revision and the code's head."""
+    from persistence import schema
+
     c = container(require_head=False)
     console.print(f"database: {schema.current_revision(c.engine) or 'empty'}; "
                   f"code head: {schema.head_revision()}")
@@ -37,6 +42,8 @@ def current() -> None:
 @app.command()
 def check() -> None:
     """Fail if the models and the migrations disagree."""
+    from persistence import schema
+
     c = container(require_head=False)
     schema.check(c.urls.database_url)
     console.print("models and migrations agree")

@@ -7,16 +7,21 @@ import uuid
 
 import typer
 
-from workers.bootstrap import Container
-from workers.cli.common import container, emit, err_console, errors
-from workers.handlers.operators import keys as key_cases
+from workers.cli import formatting as f
+from workers.cli.common import (
+    Clock,
+    CsvOpt,
+    JsonOpt,
+    Output,
+    WideOpt,
+    container,
+    emit,
+    err_console,
+    errors,
+    group,
+)
 
-app = typer.Typer(help="API keys for HTTP ingest (a key is shown once, only its hash is kept).",
-                  no_args_is_help=True)
-
-
-def _runtime() -> Container:
-    return container()  # refuses a database not at head
+app = group("API keys for HTTP ingest (a key is shown once, only its hash is kept).")
 
 
 @app.command("create")
@@ -27,31 +32,44 @@ def create(user: str = typer.Option(..., "--user", help="the provider's email"),
                                                 "metrics (GET /metrics), "
                                                 "admin (every scope; signals for any user)"),
            name: str = typer.Option("default", "--name"),
-           as_json: bool = typer.Option(False, "--json", help="Print JSON for scripts.")) -> None:
+           as_json: bool = JsonOpt) -> None:
     """Create a key; prints it once on stdout (the details go to stderr)."""
-    rt = _runtime()
+    from workers.handlers.operators import keys as key_cases
+
+    c = container()
     with errors():
-        new = key_cases.create_key(rt.uow(), rt.clock, user_email=user, scopes=scope, name=name)
+        new = key_cases.create_key(c.uow(), Clock(), user_email=user, scopes=scope, name=name)
     if as_json:
         typer.echo(json.dumps({"id": str(new.id), "key": new.key, "prefix": new.prefix,
                                "user": new.user_email, "scopes": list(new.scopes)}))
         return
     err_console.print(f"API key {new.id} for {new.user_email} (scopes: {', '.join(new.scopes)})."
-                      " Store it now: it is shown once and cannot be recovered.")
+                      " Store it now: it is shown once and cannot be recovered.",
+                      highlight=False)
     typer.echo(new.key)
 
 
 @app.command("list")
-def list_keys(as_json: bool = typer.Option(False, "--json", help="Print JSON for scripts.")
-              ) -> None:
+def list_keys(as_json: bool = JsonOpt, as_csv: bool = CsvOpt, wide: bool = WideOpt) -> None:
     """Keys by prefix, user, scopes, creation, last use and revocation (never the key)."""
-    emit(key_cases.list_keys(_runtime().uow()), as_json=as_json, title="API keys")
+    from workers.handlers.operators import keys as key_cases
+
+    emit(key_cases.list_keys(container().uow()), title="API keys",
+         output=Output(as_json, as_csv, wide), columns=[
+             f.Column("id", "id", wide=True), f.Column("prefix", "prefix"),
+             f.Column("user", "user"), f.Column("name", "name"),
+             f.Column("scopes", "scopes"),
+             f.Column("created_at", "created (UTC)", f.moment, wide=True),
+             f.Column("last_used_at", "last used (UTC)", f.moment),
+             f.Column("revoked_at", "revoked (UTC)", f.moment)])
 
 
 @app.command("revoke")
 def revoke(key_id: uuid.UUID = typer.Argument(..., metavar="ID")) -> None:
     """Revoke a key: it is refused from the next request on."""
-    rt = _runtime()
+    from workers.handlers.operators import keys as key_cases
+
+    c = container()
     with errors():
-        key_cases.revoke_key(rt.uow(), rt.clock, key_id)
-    err_console.print(f"revoked {key_id}")
+        key_cases.revoke_key(c.uow(), Clock(), key_id)
+    err_console.print(f"revoked {key_id}", highlight=False)

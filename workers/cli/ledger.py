@@ -4,37 +4,38 @@ spreadsheets)."""
 
 from __future__ import annotations
 
-import csv
-import sys
 import uuid
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 
-from domain.errors import InvalidInput
-from persistence import listings
-from workers.cli.common import container, emit, errors
+from workers.cli import formatting as f
+from workers.cli.common import CsvOpt, JsonOpt, Output, WideOpt, container, emit, errors, group
 
-trades_app = typer.Typer(help="Closed trades (`fleet trades` lists them).",
-                         invoke_without_command=True)
+if TYPE_CHECKING:
+    from persistence import listings
 
-AgentOpt = typer.Option(None, "--agent", help="only this agent's rows")
+trades_app = group("Closed trades (`fleet trades` lists them).", invoke_without_command=True,
+                   no_args_is_help=False)
+
+# persistence.listings.CLOSE_REASONS / TRANSACTION_REASONS (written out: importing the
+# listings here would load SQLAlchemy for `fleet --help`; a unit test keeps them equal)
+CLOSE_REASONS = ("stop_loss", "take_profit", "stale_trade", "signal", "manual", "burn")
+TRANSACTION_REASONS = ("deposit", "withdrawal", "buy", "dca", "take_profit", "sell", "burn",
+                       "stop_loss", "stale_trade", "signal", "manual")
+AgentOpt = typer.Option(None, "--agent", help="only this agent's rows (its name or id)")
 TokenOpt = typer.Option(None, "--token", help="a mint or a symbol")
 SinceOpt = typer.Option(None, "--since", help="from this time (ISO 8601, UTC if no zone), "
                                               "or 24h / 7d back from now")
 UntilOpt = typer.Option(None, "--until", help="before this time (ISO 8601 or 24h / 7d ago)")
 LimitOpt = typer.Option(100, "--limit", min=0, help="newest rows first; 0 = all")
-JsonOpt = typer.Option(False, "--json", help="Print JSON for scripts.")
-CsvOpt = typer.Option(False, "--csv", help="Print CSV (every column, full precision).")
-
-
-def _session() -> Any:
-    return container().session_factory()  # refuses a database not at head
 
 
 def parse_time(text: str | None, field: str, now: datetime) -> datetime | None:
     """ISO 8601 (UTC when no zone is given), or ``<n>h`` / ``<n>d`` before ``now``."""
+    from domain.errors import InvalidInput
+
     if text is None:
         return None
     from workers.cli.trading import parse_since
@@ -54,61 +55,75 @@ def parse_time(text: str | None, field: str, now: datetime) -> datetime | None:
 
 def _filter(agent: uuid.UUID | None, token: str | None, reason: str | None,
             since: str | None, until: str | None) -> listings.LedgerFilter:
+    from persistence import listings
+
     now = datetime.now(UTC)
     return listings.LedgerFilter(agent_id=agent, token=token, reason=reason,
                                  since=parse_time(since, "since", now),
                                  until=parse_time(until, "until", now))
 
 
-def _output(rows: list[dict[str, Any]], *, as_json: bool, as_csv: bool, title: str) -> None:
-    if as_csv:
-        write_csv(rows)
-    else:
-        emit(rows, as_json=as_json, title=title)
+def _rows(kind: str, agent: str | None, token: str | None, reason: str | None,
+          since: str | None, until: str | None, limit: int) -> list[dict[str, Any]]:
+    from persistence import listings
+    from workers.cli.agents import resolve_agent
 
-
-def write_csv(rows: list[dict[str, Any]]) -> None:
-    if not rows:
-        return
-    out = csv.DictWriter(sys.stdout, fieldnames=list(rows[0]), lineterminator="\n")
-    out.writeheader()
-    for row in rows:
-        out.writerow({k: _cell(v) for k, v in row.items()})
-
-
-def _cell(value: Any) -> Any:
-    if value is None:
-        return ""
-    if isinstance(value, datetime):
-        return value.isoformat()
-    return str(value) if not isinstance(value, str) else value
+    with errors(), container().session_factory() as s:
+        found = _filter(resolve_agent(s, agent), token, reason, since, until)
+        page = getattr(listings, kind)(s, found, limit=limit or None)
+    rows: list[dict[str, Any]] = page.rows
+    return rows
 
 
 @trades_app.callback()
-def trades(ctx: typer.Context, agent: uuid.UUID | None = AgentOpt, token: str | None = TokenOpt,
+def trades(ctx: typer.Context, agent: str | None = AgentOpt, token: str | None = TokenOpt,
            reason: str | None = typer.Option(
-               None, "--reason", help=f"close reason: {', '.join(listings.CLOSE_REASONS)}"),
+               None, "--reason", help=f"close reason: {', '.join(CLOSE_REASONS)}"),
            since: str | None = SinceOpt, until: str | None = UntilOpt, limit: int = LimitOpt,
-           as_json: bool = JsonOpt, as_csv: bool = CsvOpt) -> None:
+           as_json: bool = JsonOpt, as_csv: bool = CsvOpt, wide: bool = WideOpt) -> None:
     """Closed trades, newest first, with their PnL and close reason."""
     if ctx.invoked_subcommand is not None:
         return
-    with errors():
-        f = _filter(agent, token, reason, since, until)
-        with _session() as s:
-            page = listings.trades(s, f, limit=limit or None)
-    _output(page.rows, as_json=as_json, as_csv=as_csv, title="closed trades")
+    rows = _rows("trades", agent, token, reason, since, until, limit)
+    emit(rows, title="closed trades", output=Output(as_json, as_csv, wide), columns=[
+        f.Column("agent_name", "agent"), f.Column("agent_id", "agent id", wide=True),
+        f.Column(f.token, "token", whole=True), f.Column("token_address", "mint", wide=True),
+        f.Column("close_reason", "reason"), f.sol_col("amount", "amount", wide=True),
+        f.sol_col("purchase_price", "bought at", wide=True),
+        f.sol_col("sale_price", "sold at", wide=True), f.sol_col("profit_loss_sol", "PnL SOL"),
+        f.pct_col("change_percent", "change %"),
+        f.Column("sale_time", "sold (UTC)", f.moment, whole=True),
+        f.Column("signal_id", "signal", wide=True), f.id_col("id", "id", wide=True)])
 
 
-def transactions(agent: uuid.UUID | None = AgentOpt, token: str | None = TokenOpt,
+def transactions(agent: str | None = AgentOpt, token: str | None = TokenOpt,
                  reason: str | None = typer.Option(
-                     None, "--reason",
-                     help=f"one of {', '.join(listings.TRANSACTION_REASONS)}"),
+                     None, "--reason", help=f"one of {', '.join(TRANSACTION_REASONS)}"),
                  since: str | None = SinceOpt, until: str | None = UntilOpt,
-                 limit: int = LimitOpt, as_json: bool = JsonOpt, as_csv: bool = CsvOpt) -> None:
+                 limit: int = LimitOpt, as_json: bool = JsonOpt, as_csv: bool = CsvOpt,
+                 wide: bool = WideOpt) -> None:
     """Ledger rows (deposits, withdrawals, buys, DCAs, sales), newest first, with a reason."""
-    with errors():
-        f = _filter(agent, token, reason, since, until)
-        with _session() as s:
-            page = listings.transactions(s, f, limit=limit or None)
-    _output(page.rows, as_json=as_json, as_csv=as_csv, title="transactions")
+    rows = _rows("transactions", agent, token, reason, since, until, limit)
+    emit(rows, title="transactions", output=Output(as_json, as_csv, wide), columns=[
+        f.Column("transaction_time", "time (UTC)", f.moment, whole=True),
+        f.Column("agent_name", "agent"), f.Column("agent_id", "agent id", wide=True),
+        f.Column("reason", "reason"), f.Column(_sold, "sold", whole=True),
+        f.Column(_bought, "bought", whole=True),
+        f.sol_col("protocol_fee_sol", "fee SOL", wide=True),
+        f.sol_col("network_fee_sol", "network fee", wide=True),
+        f.Column("signal_id", "signal", wide=True), f.id_col("id", "id", wide=True)])
+
+
+def _side(row: dict[str, Any], side: str) -> str:
+    if row.get(f"{side}_amount") is None:
+        return ""
+    symbol = row.get(f"{side}_symbol") or f.short(row.get(f"{side}_mint"))
+    return f"{f.amount(row[f'{side}_amount'])} {symbol}"
+
+
+def _sold(row: dict[str, Any]) -> str:
+    return _side(row, "input")
+
+
+def _bought(row: dict[str, Any]) -> str:
+    return _side(row, "output")

@@ -10,7 +10,8 @@ from wsgiref.simple_server import WSGIRequestHandler, make_server
 
 import typer
 
-from workers.cli.common import container, err_console
+from workers.cli.common import container, err_console, fail, process_logs
+from workers.cli.failures import UNAVAILABLE
 
 
 class _Quiet(WSGIRequestHandler):
@@ -34,13 +35,13 @@ def metrics(host: str = typer.Option("127.0.0.1", "--host"),
     try:
         server = make_server(host, port, app, handler_class=_Quiet)
     except OSError as exc:
-        err_console.print(f"[red]error:[/red] port: cannot listen on {host}:{port} "
-                          f"({exc.strerror}); choose another with --port")
-        raise typer.Exit(2) from None
+        raise fail(f"port: cannot listen on {host}:{port} ({exc.strerror}); choose another "
+                   "with --port", UNAVAILABLE) from None
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())
     threading.Thread(target=server.serve_forever, daemon=True).start()
     err_console.print(f"metrics on http://{host}:{port}/metrics")
+    process_logs(rt)
     stop.wait()
     server.shutdown()

@@ -11,29 +11,26 @@ from typing import Any
 
 import typer
 
-from domain.money import sol
-from workers.bootstrap import Container
-from workers.cli.common import container, errors
-from workers.handlers.operators import lifecycle, modes, money
+from workers.cli.common import Clock, container, errors
 
 AgentArg = typer.Argument(..., metavar="AGENT_ID", help="the agent's id (`fleet agents list`)")
 
 
 def _sol(amount: Decimal) -> str:
     """A SOL amount for people: the ledger's 8 decimals, trailing zeros dropped."""
+    from domain.money import sol
+
     return format(sol(amount).normalize(), "f")
-
-
-def _runtime() -> Container:
-    return container()  # refuses a database not at head
 
 
 def deposit(agent_id: uuid.UUID = AgentArg,
             amount: str = typer.Argument(..., metavar="SOL", help="e.g. 2.5")) -> None:
     """Deposit SOL into the agent's simulation wallet (a DEPOSIT ledger entry)."""
-    rt = _runtime()
+    from workers.handlers.operators import money
+
+    c = container()
     with errors():
-        moved = money.deposit(rt.uow(), rt.clock, agent_id, amount)
+        moved = money.deposit(c.uow(), Clock(), agent_id, amount)
     typer.echo(f"deposited {_sol(moved.amount_sol)} SOL into {moved.wallet_address}; "
                f"balance {_sol(moved.balance_sol)} SOL (transaction {moved.transaction_id})")
 
@@ -42,9 +39,11 @@ def withdraw(agent_id: uuid.UUID = AgentArg,
              amount: str = typer.Argument(..., metavar="SOL", help="e.g. 2.5")) -> None:
     """Withdraw SOL from the agent's simulation wallet (a WITHDRAWAL ledger entry); refused
     above the balance, naming what is available."""
-    rt = _runtime()
+    from workers.handlers.operators import money
+
+    c = container()
     with errors():
-        moved = money.withdraw(rt.uow(), rt.clock, agent_id, amount)
+        moved = money.withdraw(c.uow(), Clock(), agent_id, amount)
     typer.echo(f"withdrew {_sol(moved.amount_sol)} SOL from {moved.wallet_address}; "
                f"balance {_sol(moved.balance_sol)} SOL (transaction {moved.transaction_id})")
 
@@ -52,25 +51,29 @@ def withdraw(agent_id: uuid.UUID = AgentArg,
 def rename(agent_id: uuid.UUID = AgentArg,
            name: str = typer.Argument(..., metavar="NEW_NAME")) -> None:
     """Give the agent a new name (3 to 50 characters, unique per user)."""
-    rt = _runtime()
+    from workers.handlers.operators import lifecycle
+
+    c = container()
     with errors():
-        old = lifecycle.rename(rt.uow(), agent_id, name)
+        old = lifecycle.rename(c.uow(), agent_id, name)
     typer.echo(f"renamed {old.name!r} to {name!r}")
 
 
 def archive(agent_id: uuid.UUID = AgentArg) -> None:
     """Retire the agent: no signal reaches it any more; its history stays. Refused while it
     has open positions."""
-    rt = _runtime()
+    from workers.handlers.operators import lifecycle
+
+    c = container()
     with errors():
-        at = lifecycle.archive(rt.uow(), rt.clock, agent_id)
+        at = lifecycle.archive(c.uow(), Clock(), agent_id)
     typer.echo(f"archived {agent_id} at {at.isoformat()}")
 
 
 ModeOpt = typer.Option(None, "--mode", help="simulation or live (default: the agent's mode)")
 
 
-def _paused_line(state: modes.PauseState) -> str:
+def _paused_line(state: Any) -> str:
     entries = "entries and DCA run" if state.entries else "no new entries or DCA"
     exits = "automated exits run" if state.exits else "automated exits paused"
     return f"agent {state.agent.name} ({state.mode}): {entries}; {exits}"
@@ -82,9 +85,11 @@ def pause(agent_id: uuid.UUID = AgentArg, mode: str | None = ModeOpt,
           ) -> None:
     """Stop the agent's new entries and DCA in a mode; its automated exits keep running
     unless --exits (docs/rules.md §11)."""
-    rt = _runtime()
+    from workers.handlers.operators import modes
+
+    c = container()
     with errors():
-        state = modes.pause(rt.uow(), agent_id, mode, exits=exits)
+        state = modes.pause(c.uow(), agent_id, mode, exits=exits)
     typer.echo(_paused_line(state))
 
 
@@ -93,9 +98,11 @@ def resume(agent_id: uuid.UUID = AgentArg, mode: str | None = ModeOpt,
                                       help="resume only the automated exits")) -> None:
     """Resume the agent's entries, DCA and automated exits in a mode (--exits: the exits
     alone)."""
-    rt = _runtime()
+    from workers.handlers.operators import modes
+
+    c = container()
     with errors():
-        state = modes.resume(rt.uow(), agent_id, mode, exits_only=exits)
+        state = modes.resume(c.uow(), agent_id, mode, exits_only=exits)
     typer.echo(_paused_line(state))
 
 
@@ -107,9 +114,11 @@ def mode(agent_id: uuid.UUID = AgentArg,
     """Switch the agent's trading mode. Live needs a live wallet assigned (`fleet wallets
     assign`) and its key loaded (WALLET_n); open positions in the old mode refuse the switch
     unless --force."""
-    rt = _runtime()
+    from workers.handlers.operators import modes
+
+    c = container()
     with errors():
-        old, now = modes.switch_mode(rt.uow(), rt.venue, agent_id, new_mode, force=force)
+        old, now = modes.switch_mode(c.uow(), c.venue, agent_id, new_mode, force=force)
     if old.trading_mode == now:
         typer.echo(f"agent {old.name} already trades in {now}")
     else:

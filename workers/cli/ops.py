@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import json
 import os
+from typing import TYPE_CHECKING
 
 import typer
-from rich.table import Table
 
-from workers.bootstrap import export_urls
-from workers.cli.common import console, container, err_console
-from workers.settings import PASSWORD_FIX, Settings, weak_password
+from workers.cli.common import JsonOpt, console, container, err_console, fail, process_logs
+from workers.cli.failures import UNAVAILABLE, port_in_use
+
+if TYPE_CHECKING:
+    from workers.settings import Settings
 
 _STYLE = {"OK": "green", "WARN": "yellow", "FAIL": "red"}
 NO_AUTH_HINT = (
@@ -19,8 +21,11 @@ NO_AUTH_HINT = (
     "trust)")
 
 
-def doctor(as_json: bool = typer.Option(False, "--json", help="Print JSON for scripts.")) -> None:
+def doctor(as_json: bool = JsonOpt) -> None:
     """Check database (at head), Redis, broker, workers, beat and price freshness."""
+    from rich import box
+    from rich.table import Table
+
     from workers.doctor import Doctor
 
     c = container(require_head=False)
@@ -28,9 +33,9 @@ def doctor(as_json: bool = typer.Option(False, "--json", help="Print JSON for sc
     if as_json:
         typer.echo(json.dumps([vars(check) for check in checks], indent=2))
     else:
-        table = Table(title="fleet doctor")
+        table = Table(title="fleet doctor", title_justify="left", box=box.SIMPLE_HEAD)
         for column in ("check", "status", "detail", "fix"):
-            table.add_column(column)
+            table.add_column(column, overflow="fold")
         for check in checks:
             style = _STYLE[check.status]
             table.add_row(check.name, f"[{style}]{check.status}[/{style}]", check.detail,
@@ -47,20 +52,23 @@ def flower_args(settings: Settings, address: str, port: int) -> list[str]:
     password = settings.flower_password.get_secret_value() if settings.flower_password else ""
     if user and password:
         if ":" in user or "," in user or "," in password:
-            err_console.print("[red]error:[/red] the Flower user may not contain `:` or `,`, "
-                              "nor the password `,`")
-            raise typer.Exit(2)
+            raise fail("the Flower user may not contain `:` or `,`, nor the password `,`", 2)
+        from workers.settings import PASSWORD_FIX, weak_password
+
         why = weak_password(password)
         if why:
-            err_console.print(f"[red]error:[/red] SIGNALFLEET_FLOWER_PASSWORD {why}: "
-                              f"{PASSWORD_FIX}", soft_wrap=True)
-            raise typer.Exit(2)
+            raise fail(f"SIGNALFLEET_FLOWER_PASSWORD {why}: {PASSWORD_FIX}", 2)
         return [*args, f"--basic-auth={user}:{password}"]
     if not settings.flower_allow_no_auth:
-        err_console.print(f"[red]error:[/red] {NO_AUTH_HINT}")
-        raise typer.Exit(2)
+        raise fail(NO_AUTH_HINT, 2)
     err_console.print("[yellow]warning:[/yellow] Flower runs without authentication")
     return args
+
+
+def require_free_port(address: str, port: int, fix: str) -> None:
+    """One line and exit 4 when something already listens on ``address:port``."""
+    if port_in_use(address, port):
+        raise fail(f"port {port} on {address} is already in use: {fix}", UNAVAILABLE)
 
 
 def flower(address: str = typer.Option("127.0.0.1", "--address",
@@ -68,15 +76,20 @@ def flower(address: str = typer.Option("127.0.0.1", "--address",
                                             "port published on the host's 127.0.0.1 only)"),
            port: int | None = typer.Option(None, "--port")) -> None:
     """Run Flower (Celery's monitor) with basic auth from the settings."""
-    from workers.celery_app import app
+    from workers.bootstrap import export_urls
 
     c = container(require_head=False)
-    chosen = port or c.settings.flower_port
+    chosen = c.settings.flower_port if port is None else port
     args = flower_args(c.settings, address, chosen)
+    require_free_port(address, chosen, "stop the other Flower, or choose a free port with "
+                      "--port or SIGNALFLEET_FLOWER_PORT")
     os.environ.update(export_urls(c.urls))
+    from workers.celery_app import app
+
     who = f" (user {c.settings.flower_user})" if c.settings.flower_user else ""
-    console.print(f"Flower: http://{address}:{chosen}/{who}")
+    console.print(f"Flower: http://{address}:{chosen}/{who}", highlight=False)
     authenticate_monitoring()
+    process_logs(c)
     app.start(args)
 
 
@@ -101,10 +114,15 @@ def http_ingest(host: str = typer.Option("127.0.0.1", "--host"),
     """Serve HTTP ingest: POST /v1/signals with an X-API-Key (OpenAPI at /docs)."""
     import uvicorn
 
+    from workers.bootstrap import export_urls
+
+    require_free_port(host, port, "stop what listens there, or choose another with --port")
     c = container()  # refuses a database not at head
     c.redis.ping()
     os.environ.update(export_urls(c.urls))
-    console.print(f"HTTP ingest: http://{host}:{port}/v1/signals (docs: http://{host}:{port}/docs)")
+    console.print(f"HTTP ingest: http://{host}:{port}/v1/signals (docs: http://{host}:{port}/docs)",
+                  highlight=False)
+    process_logs(c)
     uvicorn.run("workers.http:build", factory=True, host=host, port=port, workers=workers,
                 log_config=None, server_header=False, proxy_headers=False,
                 timeout_graceful_shutdown=3)  # the dashboard's event streams never end

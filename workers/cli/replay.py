@@ -5,18 +5,15 @@ from __future__ import annotations
 from collections.abc import Sequence
 from decimal import Decimal
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 
-from workers.adapters.prices import StaticPriceFeed, Tick
-from workers.bootstrap import Container
-from workers.cli.common import container, err_console, errors, progress_bar
-from workers.price_replay import PriceSink, Timer, duration_seconds, load_ticks, parse_speed
-from workers.price_replay import replay as replay_ticks
+from workers.cli.common import Clock, container, err_console, errors, progress_bar
 
-
-def _runtime() -> Container:
-    return container()  # refuses a database not at head
+if TYPE_CHECKING:
+    from workers.adapters.prices import Tick
+    from workers.price_replay import PriceSink, Timer
 
 
 def replay(file: Path = typer.Argument(..., help="JSONL ticks: offset_s, token, price_sol, "
@@ -24,21 +21,27 @@ def replay(file: Path = typer.Argument(..., help="JSONL ticks: offset_s, token, 
            speed: str = typer.Option("1", "--speed", help="2 = twice as fast as recorded")
            ) -> None:
     """Push a replay file's ticks into the static feed as their time comes (progress bar)."""
+    from workers.adapters.prices import StaticPriceFeed
+    from workers.price_replay import load_ticks, parse_speed
+
     with errors():
         rate = parse_speed(speed)
         ticks = load_ticks(file)
-        rt = _runtime()
-        if rt.settings.price_feed != "static":
+        c = container()
+        if c.settings.price_feed != "static":
             err_console.print(f"[yellow]note:[/yellow] the price feed is "
-                              f"{rt.settings.price_feed!r}; workers read these prices only "
+                              f"{c.settings.price_feed!r}; workers read these prices only "
                               "with SIGNALFLEET_PRICE_FEED=static")
-        pushed = run_replay(file, ticks, StaticPriceFeed(rt.redis, rt.clock), rate)
+        pushed = run_replay(file, ticks, StaticPriceFeed(c.redis, Clock()), rate)
     err_console.print(f"pushed {pushed} ticks from {file}")
 
 
 def run_replay(file: Path, ticks: Sequence[Tick], sink: PriceSink, speed: Decimal,
                timer: Timer | None = None) -> int:
     """The replay with a progress bar over the ticks."""
+    from workers.price_replay import duration_seconds
+    from workers.price_replay import replay as replay_ticks
+
     seconds = duration_seconds(ticks, speed)
     pushed = 0
 

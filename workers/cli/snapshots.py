@@ -5,18 +5,10 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any, TypeVar
 
-import typer
+from workers.cli.common import console, container, errors, group, progress_bar
 
-from workers.bootstrap import Container
-from workers.cli.common import console, container, errors, progress_bar
-
-app = typer.Typer(help="Hourly balance snapshots (the equity curve's data).",
-                  no_args_is_help=True)
+app = group("Hourly balance snapshots (the equity curve's data).")
 T = TypeVar("T")
-
-
-def _runtime() -> Container:
-    return container()  # refuses a database not at head
 
 
 @app.command("take")
@@ -28,7 +20,7 @@ def take() -> None:
         def track(wallets: Sequence[T]) -> Iterable[T]:
             return _tracked(bar, wallets)
 
-        written = snapshot(_runtime().deps, track)
+        written = snapshot(container().deps, track)
     console.print(f"snapshot written for {written} wallets")
 
 

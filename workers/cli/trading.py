@@ -6,34 +6,37 @@ from __future__ import annotations
 import dataclasses
 import re
 import uuid
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import typer
 
-from domain.errors import InvalidInput
-from workers.bootstrap import Container
-from workers.cli.common import console, container, emit, err_console, errors
-from workers.handlers.operators.report import AgentReport, report_series
-from workers.handlers.operators.report import report as report_case
-from workers.handlers.positions.manual_close import close_position
-from workers.handlers.positions.write_off import write_off as write_off_case
-from workers.handlers.shared.deps import Deps
+from workers.cli import formatting as f
+from workers.cli.common import (
+    CsvOpt,
+    JsonOpt,
+    Output,
+    WideOpt,
+    console,
+    container,
+    emit,
+    err_console,
+    errors,
+)
 
 if TYPE_CHECKING:
+    from workers.handlers.operators.report import AgentReport
+    from workers.handlers.shared.deps import Deps
     from workers.plots import Plotted
 
 _SINCE = re.compile(r"(\d+)([hd])")
-JsonOpt = typer.Option(False, "--json", help="Print JSON for scripts.")
-
-
-def _runtime() -> Container:
-    return container()  # refuses a database not at head
 
 
 def parse_since(text: str, now: datetime) -> datetime | None:
     """``all`` → None; ``24h`` / ``7d`` → that long before ``now``."""
+    from domain.errors import InvalidInput
+
     if text == "all":
         return None
     match = _SINCE.fullmatch(text)
@@ -46,29 +49,43 @@ def parse_since(text: str, now: datetime) -> datetime | None:
         raise InvalidInput("since", f"{text} is too far back") from None
 
 
-def report(agent: uuid.UUID | None = typer.Option(None, "--agent"),
+def report(agent: str | None = typer.Option(None, "--agent", help="an agent's name or id"),
            since: str = typer.Option("all", "--since", help="all, 24h, 7d, …"),
            plot: Path | None = typer.Option(None, "--plot", help="also draw FILE.png: "
                                             "equity curve and PnL per closed trade"),
-           as_json: bool = JsonOpt) -> None:
+           as_json: bool = JsonOpt, as_csv: bool = CsvOpt, wide: bool = WideOpt) -> None:
     """Realized and unrealized PnL, win rate, average return, trades, fees, max drawdown."""
+    from workers.cli.agents import resolve_agent
+    from workers.handlers.operators.report import report as report_case
 
     with errors():
         if plot is not None:
             _check_plot_path(plot)  # before any work: a bad path fails fast
-        rt = _runtime()
-        start = parse_since(since, rt.clock.now())
-        reports = report_case(agent, start, rt.deps)
+        start = parse_since(since, datetime.now(UTC))
+        rt = container()
+        with rt.session_factory() as s:
+            agent_id = resolve_agent(s, agent)
+        reports = report_case(agent_id, start, rt.deps)
         if plot is not None:
-            draw_plot(plot, agent, start, since, rt.deps)
+            draw_plot(plot, agent_id, start, since, rt.deps)
     rows = [report_row(r, as_json=as_json) for r in reports]
-    emit(rows, as_json=as_json, title=f"performance (since {since})")
+    emit(rows, title=f"performance since {since} (PnL and fees in SOL)",
+         output=Output(as_json, as_csv, wide), columns=[
+             f.Column("name", "agent"), f.Column("agent_id", "agent id", wide=True),
+             f.sol_col("realized_pnl_sol", "realized"),
+             f.Column("unrealized_pnl_sol", "unrealized", _partial, numeric=True),
+             f.pct_col("win_rate_percent", "win %"),
+             f.pct_col("average_return_percent", "avg return %", wide=True),
+             f.Column("closed_trades", "closed", numeric=True),
+             f.Column("open_positions", "open", numeric=True),
+             f.sol_col("fees_paid_sol", "fees", wide=True),
+             f.pct_col("max_drawdown_percent", "drawdown %")])
     unpriced = [p for r in reports for p in r.positions if p.price_sol is None]
-    if unpriced and not as_json:
+    if unpriced and not (as_json or as_csv):
         err_console.print(f"{len(unpriced)} open position(s) without a price: their "
                           "unrealized PnL is unknown and left out of the totals")
     if plot is not None:
-        err_console.print(f"plot written to {plot}")
+        err_console.print(f"plot written to {plot}", highlight=False)
 
 
 def report_row(r: AgentReport, *, as_json: bool) -> dict[str, Any]:
@@ -82,9 +99,13 @@ def report_row(r: AgentReport, *, as_json: bool) -> dict[str, Any]:
     elif r.unpriced:
         priced = len(r.positions) - len(r.unpriced)
         row["unrealized_pnl_sol"] = ("unknown" if not priced else
-                                     f"{r.performance.unrealized_pnl_sol} + unknown "
+                                     f"{f.amount(r.performance.unrealized_pnl_sol)} + unknown "
                                      f"({', '.join(r.unpriced)})")
     return row
+
+
+def _partial(value: Any) -> str:
+    return value if isinstance(value, str) else f.amount(value)
 
 
 def _check_plot_path(path: Path) -> None:
@@ -96,6 +117,7 @@ def _check_plot_path(path: Path) -> None:
 def draw_plot(path: Path, agent: uuid.UUID | None, start: datetime | None, since: str,
               deps: Deps) -> Plotted:
     """Gather the report's series and draw them to ``path`` (matplotlib loads only here)."""
+    from workers.handlers.operators.report import report_series
     from workers.plots import Bars, curves_from, draw_report
 
     series = report_series(agent, start, deps)
@@ -105,32 +127,46 @@ def draw_plot(path: Path, agent: uuid.UUID | None, start: datetime | None, since
                        title=f"signalfleet performance (since {since})")
 
 
-def close(position_id: uuid.UUID) -> None:
+def close(position_id: str = typer.Argument(..., metavar="ID",
+                                            help="the position's id or its first characters")
+          ) -> None:
     """Sell a position's whole holding now (close reason ``manual``); a live position's sale
     is signed and sent by the live worker and closes when the chain confirms it."""
+    from workers.cli.agents import resolve_position
+    from workers.handlers.positions.manual_close import close_position
 
     with errors():
-        rt = _runtime()
-        result = close_position(position_id, rt.deps)
+        rt = container()
+        with rt.session_factory() as s:
+            found = resolve_position(s, position_id)
+        result = close_position(found, rt.deps)
     if result.submission_id is not None:
         console.print(f"live close submitted as swap {result.submission_id}: the live worker "
-                      "signs and sends it; `fleet positions` shows it until confirmed")
+                      "signs and sends it; `fleet positions` shows it until confirmed",
+                      highlight=False)
         return
     if not result.closed:
         console.print(f"not closed: {result.reason}")
         raise typer.Exit(1)
-    console.print(f"closed; sale transaction {result.sale_transaction_id}")
+    console.print(f"closed {found}; sale transaction {result.sale_transaction_id}",
+                  highlight=False)
 
 
-def write_off(position_id: uuid.UUID) -> None:
+def write_off(position_id: str = typer.Argument(..., metavar="ID",
+                                                help="the position's id or its first characters")
+              ) -> None:
     """Close a position at zero proceeds (close reason ``burn``), for a token with no price
     or no route: nothing is sent to the chain; PnL = −the remaining cost basis."""
+    from workers.cli.agents import resolve_position
+    from workers.handlers.positions.write_off import write_off as write_off_case
 
     with errors():
-        rt = _runtime()
-        result = write_off_case(position_id, rt.deps)
+        rt = container()
+        with rt.session_factory() as s:
+            found = resolve_position(s, position_id)
+        result = write_off_case(found, rt.deps)
     if not result.written_off:
         console.print(f"not written off: {result.reason}")
         raise typer.Exit(1)
-    console.print(f"written off; burn transaction {result.burn_transaction_id}, "
-                  f"PnL {result.profit_loss_sol} SOL")
+    console.print(f"written off {found}; burn transaction {result.burn_transaction_id}, "
+                  f"PnL {f.amount(result.profit_loss_sol)} SOL", highlight=False)

@@ -6,21 +6,26 @@ Only addresses are ever printed; keys stay in the process's memory.
 from __future__ import annotations
 
 import uuid
-from decimal import Decimal
 from typing import Any
 
 import typer
 
-from domain.errors import InvalidInput
-from workers.bootstrap import Container
-from workers.cli.common import console, container, emit, err_console, errors
-from workers.handlers.operators import wallets as wallet_cases
+from workers.cli import formatting as f
+from workers.cli.common import (
+    Clock,
+    CsvOpt,
+    JsonOpt,
+    Output,
+    WideOpt,
+    console,
+    container,
+    emit,
+    err_console,
+    errors,
+    group,
+)
 
-app = typer.Typer(help="Live wallets (keys from WALLET_1, WALLET_2, …).", no_args_is_help=True)
-
-
-def _runtime() -> Container:
-    return container()  # refuses a database not at head
+app = group("Live wallets (keys from WALLET_1, WALLET_2, …).")
 
 
 def _loaded(rt: Any) -> dict[str, str]:
@@ -28,13 +33,18 @@ def _loaded(rt: Any) -> dict[str, str]:
 
 
 @app.command("list")
-def list_wallets(as_json: bool = typer.Option(False, "--json", help="Print JSON.")) -> None:
+def list_wallets(as_json: bool = JsonOpt, as_csv: bool = CsvOpt, wide: bool = WideOpt) -> None:
     """Loaded wallets: address, source variable, and the agent using each."""
-    rt = _runtime()
+    from workers.handlers.operators import wallets as wallet_cases
+
+    rt = container()
     for problem in rt.wallets.problems:
-        err_console.print(f"[yellow]warning:[/yellow] {problem}")
-    emit(wallet_cases.list_wallets(rt.uow(), _loaded(rt)), as_json=as_json,
-         title="live wallets")
+        err_console.print(f"[yellow]warning:[/yellow] {problem}", highlight=False)
+    emit(wallet_cases.list_wallets(rt.uow(), _loaded(rt)), title="live wallets",
+         output=Output(as_json, as_csv, wide), columns=[
+             f.Column("address", "address"), f.Column("source", "from"),
+             f.Column("loaded", "loaded"), f.Column("agent_name", "agent"),
+             f.Column("agent_id", "agent id", wide=True)])
 
 
 @app.command("assign")
@@ -43,11 +53,12 @@ def assign(agent: uuid.UUID = typer.Option(..., "--agent"),
            deposit: str = typer.Option("0", "--deposit",
                                        help="SOL the wallet holds, recorded as a deposit")) -> None:
     """Make a loaded wallet the agent's live wallet."""
-    rt = _runtime()
+    from workers.cli.agents import _decimal
+    from workers.handlers.operators import wallets as wallet_cases
+
     with errors():
-        try:
-            amount = Decimal(deposit)
-        except ArithmeticError:
-            raise InvalidInput("deposit", "must be a decimal number") from None
-        wallet = wallet_cases.assign(rt.uow(), agent, address, rt.wallets, rt.clock, amount)
-    console.print(f"agent {wallet.agent_id}: live wallet {wallet.wallet_address}")
+        amount = _decimal("deposit", deposit)
+        rt = container()
+        wallet = wallet_cases.assign(rt.uow(), agent, address, rt.wallets, Clock(), amount)
+    console.print(f"agent {wallet.agent_id}: live wallet {wallet.wallet_address}",
+                  highlight=False)
