@@ -128,7 +128,7 @@ class AgentRepository:
         """Agents a signal may reach, filtered set-based in SQL (docs/rules.md §2 rules 1–2, and for
         exit signals, holding the token); the config rules are the domain's to apply.
         ``awaiting=(signal id, exit types)`` with ``holding_token``: also the agents an
-        earlier entry signal for the token may still open a position for (docs/rules.md §3)."""
+        earlier entry signal for the token may still open a position for (docs/rules.md §1)."""
         live = m.Agent.trading_mode == "live"
         stmt = select(*_AGENT_COLUMNS, CONFIG_TEXT).where(
             m.Agent.archived_at.is_(None),
