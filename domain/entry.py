@@ -69,7 +69,7 @@ class Facts:
     key_loaded: bool = True  # a live wallet's key is loaded here (always True in simulation)
     live: bool = False
     price: Decimal | None = None
-    balance: Decimal = Decimal(0)
+    balance: Decimal = Decimal("0")
     position: Position | None = None
     open_count: int = 0
     max_open_positions: int = sizing.MAX_OPEN_POSITIONS
