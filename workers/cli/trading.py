@@ -132,6 +132,7 @@ def close(position_id: str = typer.Argument(..., metavar="ID",
           ) -> None:
     """Sell a position's whole holding now (close reason ``manual``); a live position's sale
     is signed and sent by the live worker and closes when the chain confirms it."""
+    import workers.celery_app  # noqa: F401 -- registers how live.execute is enqueued
     from workers.cli.agents import resolve_position
     from workers.handlers.positions.manual_close import close_position
 
