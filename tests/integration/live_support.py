@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 from solders.keypair import Keypair
+from solders.pubkey import Pubkey
 from sqlalchemy import Engine, select
 
 from domain.ledger import SOL_MINT
@@ -22,6 +23,7 @@ from persistence import models as m
 from persistence.db import make_session_factory
 from persistence.unit_of_work import SqlAlchemyUnitOfWork
 from tests.fakes import FakeCache, FakeSwaps, NoMetrics, RecordingQueue
+from tests.invariants import assert_ledger_invariant, assert_money_conserved
 from tests.live_fakes import MINT, LiveChain
 from workers.adapters.http import RetryPolicy
 from workers.adapters.jupiter import JupiterClient
@@ -38,6 +40,7 @@ from workers.handlers.signals.execute import execute_signal
 SECRET_B58 = str(Keypair.from_seed(bytes(range(1, 33))))
 FIXED = {"positionCalculator": {"randomization": {"enabled": False}},
          "purchaseLimits": {"maxPurchasePerToken": "1"}}
+UNITS = Decimal(10) ** 6  # the test mint's decimals
 
 
 class Clock:
@@ -149,6 +152,28 @@ class Live:
                 m.AgentBalance.wallet_address == self.address,
                 m.AgentBalance.token_address == SOL_MINT)).scalar_one()
         return value
+
+
+def assert_chain_matches_ledger(lv: Live, agent_id: uuid.UUID) -> None:
+    """The ledger's SOL and token balances are what the chain holds; the invariants hold."""
+    assert lv.chain.lamports(lv.address) == lv.sol_balance(agent_id) * 10 ** 9
+    tokens = {r.token_address: r.balance for r in lv.rows(m.AgentBalance)}
+    assert lv.chain.token_units(lv.address) == tokens.get(MINT, Decimal(0)) * UNITS
+    held = sum((p.remaining_amount or p.purchase_amount for p in lv.rows(m.AgentPosition)),
+               Decimal(0))
+    assert held == tokens.get(MINT, Decimal(0))
+    assert_ledger_invariant(lv.engine)
+    assert_money_conserved(lv.engine)
+
+
+def reset_wallet(chain: LiveChain, address: str) -> None:
+    """A chain shared by a module's tests (its worker processes are pointed at it) made as
+    ``live()`` makes a fresh one: the wallet holds 10 SOL and an empty token account; the
+    knobs are back to a plain, landing, 1 SOL-per-1,000-tokens market."""
+    owner = Pubkey.from_string(address)
+    chain.runtime.set_lamports(owner, 10_000_000_000)
+    chain.runtime.set_token_balance(owner, Pubkey.from_string(MINT), 0)
+    chain.land, chain.lamports_per_unit, chain.onchain_error = True, Decimal(1), None
 
 
 _CHAINS: list[LiveChain] = []

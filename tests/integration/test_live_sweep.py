@@ -18,7 +18,14 @@ from sqlalchemy import Engine
 from domain.ports import PriceQuote
 from persistence import models as m
 from tests.fakes import FakeCache
-from tests.integration.live_support import FIXED, Live, close_chains, live
+from tests.integration.live_support import (
+    FIXED,
+    UNITS,
+    Live,
+    assert_chain_matches_ledger,
+    close_chains,
+    live,
+)
 from tests.invariants import assert_ledger_invariant, assert_money_conserved
 from tests.live_fakes import MINT
 from workers.handlers.live.record import record_landed
@@ -28,9 +35,6 @@ from workers.handlers.positions.sweep import SweepReport, sweep
 from workers.handlers.positions.write_off import write_off
 
 __all__ = ["close_chains"]
-
-UNITS = Decimal(10) ** 6  # the test mint's decimals
-
 
 @pytest.fixture
 def lv(clean_db: Engine) -> Live:
@@ -62,18 +66,6 @@ def run_last_signal(lv: Live, agent_id: uuid.UUID) -> str:
 def position(lv: Live) -> Any:
     [row] = lv.rows(m.AgentPosition)
     return row
-
-
-def assert_chain_matches_ledger(lv: Live, agent_id: uuid.UUID) -> None:
-    """The ledger's SOL and token balances are what the chain holds; the invariants hold."""
-    assert lv.chain.lamports(lv.address) == lv.sol_balance(agent_id) * 10 ** 9
-    tokens = {r.token_address: r.balance for r in lv.rows(m.AgentBalance)}
-    assert lv.chain.token_units(lv.address) == tokens.get(MINT, Decimal(0)) * UNITS
-    held = sum((p.remaining_amount or p.purchase_amount for p in lv.rows(m.AgentPosition)),
-               Decimal(0))
-    assert held == tokens.get(MINT, Decimal(0))
-    assert_ledger_invariant(lv.engine)
-    assert_money_conserved(lv.engine)
 
 
 def test_take_profit_partials_sell_live_and_keep_the_moon_bag(lv: Live) -> None:
