@@ -20,7 +20,7 @@ from persistence import models as m
 from tests.e2e.conftest import Proc, answers_ping, start, wait_for
 from workers.ingest.stream import HEARTBEAT_KEY
 
-QUEUES = ("signals", "sweeps", "maintenance")
+QUEUES = ("signals", "sweeps", "maintenance", "live")
 
 
 class Fleet:
@@ -37,12 +37,14 @@ class Fleet:
         return f"chaos-{name}-{os.getpid()}@{os.uname().nodename}"
 
     def start_worker(self, name: str = "w1", concurrency: int = 2,
-                     module: str = "workers.cli", **env: str) -> Proc:
-        """A real worker; ``module``/``env`` run a test hook inside it (killer_worker.py)."""
+                     module: str = "workers.cli", *, live: bool = False, **env: str) -> Proc:
+        """A real worker; ``module``/``env`` run a test hook inside it (killer_worker.py);
+        ``live``: ``fleet worker --live`` (the live queue only; ``env`` gives it WALLET_n)."""
         self.starts += 1
         node = self.node(name)
-        proc = start(f"{name}-{self.starts}", ["worker", "-c", str(concurrency), "-n", node],
-                     {**self.env, **env}, self.tmp, lambda p: self.pings(node), module)
+        args = ["worker", "-c", str(concurrency), "-n", node, *(["--live"] if live else [])]
+        proc = start(f"{name}-{self.starts}", args, {**self.env, **env}, self.tmp,
+                     lambda p: self.pings(node), module)
         self.workers[name] = proc
         return proc
 

@@ -110,7 +110,7 @@ def test_a_kill_after_commit_before_ack_runs_the_message_again_harmlessly(
     assert_invariants(chaos, every_entry_reaches(chaos, agents))
 
 
-def received(fleet: Fleet, task_id: str) -> int:
-    """How many times any worker of this session received the message (their logs)."""
+def received(fleet: Fleet, task_id: str, worker: str = "w1") -> int:
+    """How many times any ``worker`` of this session received the message (their logs)."""
     return sum(log.read_text(errors="replace").count(f"[{task_id}] received")
-               for log in fleet.tmp.glob("w1-*.log"))
+               for log in fleet.tmp.glob(f"{worker}-*.log"))
