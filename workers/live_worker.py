@@ -5,10 +5,23 @@ sweeps) record intents for those wallets and leave the signing to it."""
 
 from __future__ import annotations
 
+import uuid
+
+import structlog
+
+from domain.errors import TransientError
+from domain.submissions import INTENT
 from workers.bootstrap import LIVE_KEYS, Container
 from workers.handlers.live.keys import missing_keys
 
 LIVE_QUEUE = "live"
+
+log = structlog.get_logger(__name__)
+
+
+class KeyHeldElsewhere(TransientError):
+    """A swap to sign for a wallet whose key this live worker lacks but another announced:
+    retried (the retry may reach the worker holding it), never run or failed here."""
 
 
 class MissingLiveKeys(SystemExit):
@@ -28,3 +41,20 @@ def require_live_keys(c: Container) -> None:
     addresses = c.wallets.addresses()
     if addresses:
         c.redis.sadd(LIVE_KEYS, *addresses)
+
+
+def require_key_for(c: Container, submission_id: uuid.UUID) -> None:
+    """Run ``live.execute`` only where it can sign (docs/rules.md §12). A wallet assigned
+    after this worker started (the start-up check passed without it) whose key another live
+    worker announced: raise ``KeyHeldElsewhere``, so the task is retried rather than the swap
+    failed ``wallet_not_loaded`` here. A swap already signed needs no key (its stored bytes
+    are re-sent); a key held nowhere is left to the handler, which fails the swap."""
+    with c.deps.uow() as uow:
+        sub = uow.submissions.get(submission_id)
+    address = sub.wallet_address
+    if sub.status != INTENT or address in c.wallets or not c.redis.sismember(LIVE_KEYS, address):
+        return
+    log.warning("live.key_held_elsewhere", submission_id=str(submission_id), wallet=address,
+                fix="set that wallet's WALLET_n on every live worker and restart them")
+    raise KeyHeldElsewhere(f"no key for live wallet {address} in this worker (another live "
+                           "worker announced it): retried")

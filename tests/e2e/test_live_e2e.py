@@ -22,6 +22,7 @@ from typing import Any
 import pytest
 import redis
 from celery import Celery
+from solders.keypair import Keypair
 from sqlalchemy import Engine, update
 
 from domain.signals import Signal
@@ -43,9 +44,10 @@ from tests.integration.test_live_secrets import assert_clean
 from tests.invariants import assert_ledger_invariant, assert_money_conserved
 from tests.live_fakes import MINT, LiveChain
 from workers.adapters.wallets import load_wallets
-from workers.bootstrap import celery_broker_url
+from workers.bootstrap import LIVE_KEYS, celery_broker_url
 
 KEYS = {"WALLET_1": SECRET_B58}
+SECRET_2 = str(Keypair.from_seed(bytes(range(2, 34))))  # a key no worker of the pair holds
 ADDRESS = load_wallets(KEYS).addresses()[0]
 
 
@@ -326,3 +328,29 @@ def test_live_dca_on_a_signal_and_on_a_dip_then_a_write_off(
     assert lv.chain.token_units(lv.address) == p.purchase_amount * UNITS
     assert_ledger_invariant(lv.engine)
     assert_money_conserved(lv.engine)
+
+
+def test_a_swap_whose_key_another_live_worker_holds_is_never_run_here(
+        lv: Live, client: redis.Redis, live_sender: Celery, pair: tuple[Proc, Proc]) -> None:
+    """A wallet assigned after the live worker started (its start-up check passed without
+    it): a swap to sign for it is retried while another live worker announces the key,
+    never signed or failed here; once no worker holds the key it fails, nothing sent."""
+    other = Live(lv.engine, lv.chain, load_wallets({"WALLET_2": SECRET_2}))
+    # assigned where WALLET_2 is loaded, not in the pair
+    outcome = other.signal(other.agent("e2e-key-elsewhere"))
+    assert (outcome.status, outcome.action) == ("PENDING", "open")
+    sent = len(lv.chain.sent)
+    client.sadd(LIVE_KEYS, other.address)  # as a live worker holding WALLET_2 would
+    try:
+        live_sender.send_task("live.execute", args=[str(outcome.submission_id)], queue="live")
+        _, keyed = pair
+        wait_for(lambda: keyed.output().count("live.key_held_elsewhere") >= 2, 60,
+                 "the swap retried, not run")
+        [sub] = other.rows(m.SwapSubmission)
+        assert sub.status == "intent" and sub.signature is None
+    finally:
+        client.srem(LIVE_KEYS, other.address)  # that worker is gone: the key is nowhere
+    failed = wait_for(lambda: [s for s in other.rows(m.SwapSubmission) if s.status == "failed"],
+                      60, "the swap failed once no worker holds the key")
+    assert failed[0].signature is None and len(lv.chain.sent) == sent
+    assert _executed(other, int(failed[0].signal_id)) == ("FAILED", "none", "wallet_not_loaded")
