@@ -3,7 +3,8 @@
 Convention for every row: the wallet loses ``input_amount`` of ``input_mint``, gains
 ``output_amount`` of ``output_mint``, and pays ``protocol_fee_sol + network_fee_sol`` in SOL.
 A buy swaps SOL (fees excluded) for tokens; a sell's output is the gross SOL before fees;
-a deposit has only an output, a withdrawal only an input.
+a deposit has only an output, a withdrawal only an input; an adjustment (tokens the wallet
+sync found in or out, domain/wallet_sync.py) has one of the two.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ SOL_SYMBOL = "SOL"
 class Transaction:
     agent_id: uuid.UUID
     wallet_address: str
-    transaction_type: str  # DEPOSIT / WITHDRAWAL / SWAP / BURN
+    transaction_type: str  # DEPOSIT / WITHDRAWAL / SWAP / BURN / ADJUSTMENT
     transaction_time: datetime
     input_mint: str | None = None
     input_symbol: str | None = None
@@ -45,6 +46,9 @@ class Transaction:
     signal_id: int | None = None
     is_dca: bool = False
     is_take_profit: bool = False
+    # Set on the rows the wallet sync writes (domain/wallet_sync.py): deposit, withdrawal or
+    # unexplained; None on every other row.
+    adjustment: str | None = None
     id: uuid.UUID = field(default_factory=uuid.uuid4)
 
     @property

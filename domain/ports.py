@@ -36,6 +36,7 @@ from domain.records import (
 )
 from domain.signals import Signal
 from domain.submissions import SwapSubmission
+from domain.wallet_sync import ChainBalances
 from domain.wallets import Wallet
 
 JsonObject = Mapping[str, object]
@@ -154,6 +155,11 @@ class LiveVenue(Protocol):
 
     def fill(self, sub: SwapSubmission) -> Fill | None:
         """The confirmed amounts of a landed submission; None while not served yet."""
+        ...
+
+    def wallet_balances(self, wallet_address: str) -> ChainBalances:
+        """What the chain holds for a wallet (confirmed): native SOL and every SPL Token and
+        Token-2022 balance. Needs no key: any wallet's balances are public."""
         ...
 
 
@@ -373,6 +379,10 @@ class Submissions(Protocol):
     def get(self, submission_id: uuid.UUID) -> SwapSubmission: ...
 
     def in_flight(self, agent_id: uuid.UUID) -> bool: ...
+
+    def busy_since(self, agent_id: uuid.UUID, since: datetime) -> bool:
+        """A swap of the agent is in flight, or one changed at or after ``since``."""
+        ...
 
     def mark_submitted(self, sub: SwapSubmission, now: datetime) -> bool: ...
 

@@ -40,6 +40,9 @@ class Position:
     moon_bag_activated: bool = False
     moon_bag_amount: Decimal | None = None
     realized_profit_sol: Decimal = ZERO
+    # Tokens that left the wallet without a swap since the position opened, as the wallet
+    # sync found them (docs/rules.md §12); None when none did. Flags it to the operator.
+    tokens_left: Decimal | None = None
     created_at: datetime
     updated_at: datetime
 

@@ -23,6 +23,7 @@ from persistence import models as m
 CLOSE_REASONS = ("stop_loss", "take_profit", "stale_trade", "signal", "manual", "burn")
 # What a ledger row was, as one word (``--reason`` of ``fleet transactions``).
 TRANSACTION_REASONS = ("deposit", "withdrawal", "buy", "dca", "take_profit", "sell", "burn",
+                       "sync_deposit", "sync_withdrawal", "unexplained",
                        *(r for r in CLOSE_REASONS if r not in ("take_profit", "burn")))
 
 
@@ -88,9 +89,13 @@ def trades(session: Session, f: LedgerFilter, *, after: Cursor | None = None,
 
 def transaction_reason() -> Any:
     """The ``reason`` column of a ledger row (a sale that closed a position: its close
-    reason; a take-profit sale: ``take_profit``; a buy: ``buy`` or ``dca``)."""
+    reason; a take-profit sale: ``take_profit``; a buy: ``buy`` or ``dca``; a row of the
+    wallet sync: ``sync_deposit``, ``sync_withdrawal`` or ``unexplained``)."""
     t, h = m.AgentTransaction, m.AgentHistoricalSwap
     return case(
+        (t.adjustment == "deposit", "sync_deposit"),  # the wallet sync's rows (§12)
+        (t.adjustment == "withdrawal", "sync_withdrawal"),
+        (t.adjustment == "unexplained", "unexplained"),
         (t.transaction_type == "DEPOSIT", "deposit"),
         (t.transaction_type == "WITHDRAWAL", "withdrawal"),
         (t.transaction_type == "BURN", "burn"),

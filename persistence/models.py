@@ -53,7 +53,8 @@ WalletType = _enum("wallet_type", "simulation", "live")
 SignalStatus = _enum("signal_status", "pending", "dispatched", "processed", "failed")
 ExecutionStatus = _enum("execution_status", "EXECUTED", "SKIPPED", "FAILED", "PENDING")
 ExecutionAction = _enum("execution_action", "open", "dca", "close", "none")
-TransactionType = _enum("transaction_type", "DEPOSIT", "WITHDRAWAL", "SWAP", "BURN")
+TransactionType = _enum("transaction_type", "DEPOSIT", "WITHDRAWAL", "SWAP", "BURN", "ADJUSTMENT")
+AdjustmentKind = _enum("adjustment_kind", "deposit", "withdrawal", "unexplained")
 CloseReason = _enum(
     "close_reason", "stop_loss", "take_profit", "stale_trade", "signal", "manual", "burn"
 )
@@ -244,6 +245,9 @@ class AgentTransaction(Base):
     )
     is_dca: Mapped[bool] = mapped_column(server_default=text("false"), default=False)
     is_take_profit: Mapped[bool] = mapped_column(server_default=text("false"), default=False)
+    # A row the wallet sync wrote (docs/rules.md §12): what the chain showed that the ledger
+    # did not; NULL on every other row.
+    adjustment: Mapped[str | None] = mapped_column(AdjustmentKind)
     created_at: Mapped[datetime] = _created_at()
 
 
@@ -300,6 +304,9 @@ class AgentPosition(Base):
     moon_bag_activated: Mapped[bool] = mapped_column(server_default=text("false"), default=False)
     moon_bag_amount: Mapped[Decimal | None] = mapped_column(TokenNumeric)
     realized_profit_sol: Mapped[Decimal] = mapped_column(SolNumeric, server_default="0")
+    # Tokens that left the wallet without a swap (the wallet sync, docs/rules.md §12): the
+    # position is flagged to the operator; NULL when none did.
+    tokens_left: Mapped[Decimal | None] = mapped_column(TokenNumeric)
     created_at: Mapped[datetime] = _created_at()
     updated_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), server_default=func.now(), onupdate=func.now()

@@ -66,7 +66,7 @@ def positions(session: Session, agent_id: uuid.UUID | None = None) -> list[dict[
                    func.coalesce(p.remaining_amount, p.purchase_amount).label("holding"),
                    p.total_invested_sol, p.current_stop_loss_percentage, p.peak_price,
                    p.dca_count, p.take_profit_levels_hit, p.total_take_profit_levels,
-                   p.moon_bag_activated, p.moon_bag_amount, p.created_at)
+                   p.moon_bag_activated, p.moon_bag_amount, p.tokens_left, p.created_at)
             .join(m.Agent, m.Agent.id == p.agent_id).order_by(p.created_at))
     if agent_id is not None:
         stmt = stmt.where(p.agent_id == agent_id)

@@ -252,6 +252,11 @@ class FakeSubmissions(_Repo):
     def in_flight(self, agent_id: uuid.UUID) -> bool:
         return any(x.agent_id == agent_id and x.status in IN_FLIGHT for x in self.s.submissions)
 
+    def busy_since(self, agent_id: uuid.UUID, since: datetime) -> bool:
+        return any(x.agent_id == agent_id and (
+            x.status in IN_FLIGHT or (x.updated_at is not None and x.updated_at >= since))
+            for x in self.s.submissions)
+
     def _move(self, submission_id: uuid.UUID, expected: str | None,
               change: Callable[[SwapSubmission], SwapSubmission]) -> bool:
         """Guarded by the status it leaves (``expected``; None: any)."""

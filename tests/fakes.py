@@ -34,6 +34,7 @@ from domain.ports import (
 )
 from domain.positions import Position
 from domain.submissions import SwapSubmission
+from domain.wallet_sync import ChainBalances
 from tests.fake_repositories import (
     FakeApiKeys,
     FakeBulk,
@@ -219,6 +220,10 @@ class KeysOnlyVenue:
 
     def __init__(self, keys: Iterable[str] = ()) -> None:
         self.keys = set(keys)
+        # What the chain holds per wallet (the wallet sync's reads); a wallet missing here
+        # is a chain the handler should not have reached.
+        self.chain: dict[str, ChainBalances] = {}
+        self.reads: list[str] = []
 
     def has_key(self, wallet_address: str) -> bool:
         return wallet_address in self.keys
@@ -248,6 +253,12 @@ class KeysOnlyVenue:
 
     def fill(self, sub: SwapSubmission) -> Fill | None:
         _never()
+
+    def wallet_balances(self, wallet_address: str) -> ChainBalances:
+        self.reads.append(wallet_address)
+        if wallet_address not in self.chain:
+            _never()
+        return self.chain[wallet_address]
 
 
 def _never() -> NoReturn:

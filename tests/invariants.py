@@ -5,10 +5,11 @@ transactions, and cash + open cost basis = deposits − withdrawals + realized P
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from decimal import Decimal
+from typing import Any
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Connection, Engine, select
 
 from domain.ledger import SOL_MINT, Transaction, fold_balances
 from domain.money import sol
@@ -19,12 +20,18 @@ from persistence.repositories.ledger import _TX_FIELDS
 
 def assert_ledger_invariant(engine: Engine) -> None:
     with engine.connect() as conn:
-        txs = [Transaction(**row._asdict()) for row in conn.execute(
-            select(*[getattr(m.AgentTransaction, f) for f in _TX_FIELDS]))]
+        txs = _transactions(conn)
         balances = {(r.wallet_address, r.token_address): r.balance for r in conn.execute(
             select(m.AgentBalance.wallet_address, m.AgentBalance.token_address,
                    m.AgentBalance.balance))}
         positions = list(conn.execute(select(m.AgentPosition)))
+    check_ledger(txs, balances, positions)
+
+
+def check_ledger(txs: list[Transaction], balances: Mapping[tuple[str, str], Decimal],
+                 positions: Iterable[Any]) -> None:
+    """The ledger invariant over plain values (rows or domain ``Position`` values alike):
+    the in-memory fakes' store is checked with the same code as the database."""
     implied = fold_balances(txs)
     for key in set(implied) | set(balances):
         assert balances.get(key, Decimal(0)) == implied.get(key, Decimal(0)), key
@@ -35,6 +42,11 @@ def assert_ledger_invariant(engine: Engine) -> None:
         assert p.purchase_amount == bought, p.id
         assert (p.remaining_amount if p.remaining_amount is not None else bought) == bought - sold
         assert p.total_invested_sol == invested, p.id
+
+
+def _transactions(conn: Connection) -> list[Transaction]:
+    return [Transaction(**row._asdict()) for row in conn.execute(
+        select(*[getattr(m.AgentTransaction, f) for f in _TX_FIELDS]))]
 
 
 def _position_fold(txs: list[Transaction], wallet: str, token: str,
@@ -72,12 +84,18 @@ def assert_money_conserved(engine: Engine) -> None:
     the sold basis as rounded to 8 dp by the partial PnL, which keeps the identity exact.
     Each position's ``realized_profit_sol`` is checked against that replay, too."""
     with engine.connect() as conn:
-        txs = [Transaction(**row._asdict()) for row in conn.execute(
-            select(*[getattr(m.AgentTransaction, f) for f in _TX_FIELDS]))]
+        txs = _transactions(conn)
         cash = _total(conn.execute(select(m.AgentBalance.balance).where(
             m.AgentBalance.token_address == SOL_MINT)).scalars())
         closed = _total(conn.execute(select(m.AgentHistoricalSwap.profit_loss_sol)).scalars())
         positions = list(conn.execute(select(m.AgentPosition)))
+    check_money(txs, cash, closed, positions)
+
+
+def check_money(txs: list[Transaction], cash: Decimal, closed: Decimal,
+                positions: Iterable[Any]) -> None:
+    """Money conservation over plain values: ``cash`` = Σ SOL balances, ``closed`` = Σ PnL
+    of the closed positions (see ``assert_money_conserved``)."""
     deposits = _total(tx.output_amount or 0 for tx in txs if tx.transaction_type == "DEPOSIT")
     withdrawals = _total(tx.input_amount or 0 for tx in txs
                          if tx.transaction_type == "WITHDRAWAL")

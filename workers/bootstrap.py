@@ -276,7 +276,8 @@ class Container:
                           confirm_timeout_s=s.live_confirm_timeout_seconds,
                           poll_s=s.live_poll_seconds, resend_s=s.live_resend_seconds,
                           submitted_idle_s=s.live_submitted_idle_seconds,
-                          intent_grace_s=s.live_intent_grace_seconds)
+                          intent_grace_s=s.live_intent_grace_seconds,
+                          sync_settle_s=s.wallet_sync_settle_seconds)
         metrics = Metrics(make_metrics_source(s, self.http, self.http_policy))
         return Deps(uow=self.uow, cache=self.cache, clock=self.clock, queue=self.queue,
                     prices=self.prices, metrics=metrics, paper=self.paper, venue=self.venue,

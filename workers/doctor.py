@@ -104,7 +104,8 @@ class Doctor:
             broker = self.broker()
             return [database, cache, self.memory(client, cache), broker, self.workers(broker),
                     self.beat(client, cache), self.ingestors(client, cache),
-                    self.prices(engine, client, database, cache), self.configs(engine, database)]
+                    self.prices(engine, client, database, cache), self.configs(engine, database),
+                    self.tokens_left(engine, database)]
         finally:
             client.close()
             engine.dispose()
@@ -248,6 +249,28 @@ class Doctor:
         return _fail("configs", f"{len(bad)} agents with an invalid stored config, their "
                      f"positions not swept: {listed}{more}",
                      "give each a valid config: `fleet agents config AGENT_ID --set FILE`")
+
+    def tokens_left(self, engine: sa.Engine, database: Check) -> Check:
+        """Open positions whose tokens left the wallet without a swap (the wallet sync found
+        them, docs/rules.md §12): the position holds less than was bought, or nothing."""
+        if database.failed:
+            return _fail("positions", "not checked: the database check failed", "fix it first")
+        p = m.AgentPosition
+        with engine.connect() as conn:
+            rows = conn.execute(sa.select(p.id, p.token_address, p.tokens_left,
+                                          sa.func.coalesce(p.remaining_amount,
+                                                           p.purchase_amount).label("holding"))
+                                .where(p.tokens_left.is_not(None))
+                                .order_by(p.created_at)).all()
+        if not rows:
+            return _ok("positions", "no open position lost tokens outside a swap")
+        listed = "; ".join(f"{row.id} ({row.token_address}): {row.tokens_left.normalize():f} "
+                           f"left, {row.holding.normalize():f} held" for row in rows[:10])
+        more = f"; and {len(rows) - 10} more" if len(rows) > 10 else ""
+        return Check("positions", "WARN", f"{len(rows)} open positions whose tokens left the "
+                     f"wallet: {listed}{more}",
+                     "check the wallet's history; `fleet positions write-off ID` closes one "
+                     "that holds nothing (or `fleet positions close ID` sells what is left)")
 
     def _ages(self, client: Redis, tokens: list[str]) -> dict[str, float]:
         raw = cast(list[str | None], client.hmget(PRICES_KEY, tokens))

@@ -24,6 +24,7 @@ def beat_schedule(settings: Settings) -> dict[str, dict[str, Any]]:
         "prices.refresh": settings.prices_refresh_seconds,
         "positions.sweep": settings.positions_sweep_seconds,
         "ops.downsample_prices": settings.price_downsample_seconds,
+        "wallets.sync": settings.wallet_sync_seconds,
     }
     schedule = {task: _every(task, seconds) for task, seconds in intervals.items()}
     schedule["balances.snapshot"] = {  # the top of every UTC hour

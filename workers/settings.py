@@ -71,6 +71,10 @@ class Settings(BaseSettings):
     live_reconcile_seconds: float = Field(15.0, gt=0)
     live_submitted_idle_seconds: float = Field(60.0, ge=0)
     live_intent_grace_seconds: float = Field(120.0, ge=0)
+    # Balances from the chain (beat wallets.sync): how often, and how long after a live swap
+    # of the agent changed a wallet is left alone (the RPC node and the ledger settle).
+    wallet_sync_seconds: float = Field(300.0, gt=0)
+    wallet_sync_settle_seconds: float = Field(60.0, ge=0)
 
     # Simulated fills.
     paper_slippage_bps: int = Field(0, ge=0, le=10_000)

@@ -56,6 +56,13 @@ class SwapSubmissionRepository:
         stmt = select(_S.id).where(_S.agent_id == agent_id, _S.status.in_(IN_FLIGHT)).limit(1)
         return self._s.execute(stmt).first() is not None
 
+    def busy_since(self, agent_id: uuid.UUID, since: datetime) -> bool:
+        """True while the agent has a swap in flight or one that changed at or after
+        ``since`` (the wallet sync waits for the chain and the ledger to settle)."""
+        stmt = select(_S.id).where(_S.agent_id == agent_id, or_(
+            _S.status.in_(IN_FLIGHT), _S.updated_at >= since)).limit(1)
+        return self._s.execute(stmt).first() is not None
+
     def mark_submitted(self, sub: SwapSubmission, now: datetime) -> bool:
         """intent → submitted with the signed bytes; False if it already left ``intent``."""
         stmt = (update(_S).where(_S.id == sub.id, _S.status == INTENT)

@@ -8,9 +8,11 @@ from collections.abc import Callable
 from decimal import ROUND_UP, Decimal
 
 from domain.errors import PermanentError
+from domain.ledger import SOL_MINT
 from domain.money import CONTEXT, SOL_SCALE
 from domain.ports import Fill, SignedSwap, SwapQuote, SwapStatus
 from domain.submissions import SwapSubmission
+from domain.wallet_sync import ChainBalances
 from workers.adapters.jupiter import JupiterClient, JupiterQuote
 from workers.adapters.live_fills import fill_from_meta, jsonable, token_decimals
 from workers.adapters.solana_rpc import SolanaRpc
@@ -88,6 +90,11 @@ class ChainVenue:
         quote = stored if isinstance(stored, dict) else None
         return fill_from_meta(sub.side, meta, sub.wallet_address, sub.token_address,
                               sub.signature, quote)
+
+    def wallet_balances(self, wallet_address: str) -> ChainBalances:
+        found = self._rpc.get_wallet_balances(wallet_address)
+        return ChainBalances(wallet_address, found.slot, found.sol, {
+            mint: held.amount for mint, held in found.tokens.items() if mint != SOL_MINT})
 
 
 def _key(quote: SwapQuote | JupiterQuote) -> tuple[str, str, int, int]:

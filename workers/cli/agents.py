@@ -278,6 +278,7 @@ def positions(ctx: typer.Context, agent: str | None = AgentOpt, as_json: bool = 
         f.sol_col("peak_price", "peak", wide=True),
         f.Column("dca_count", "DCAs", numeric=True, wide=True),
         f.Column(_tp, "TP hit", wide=True), f.Column(_moon, "moon bag", wide=True),
+        f.Column(_left, "tokens left"),
         f.Column("created_at", "opened (UTC)", f.moment, wide=True)])
 
 
@@ -285,6 +286,12 @@ def _tp(row: dict[str, Any]) -> str:
     total = row.get("total_take_profit_levels")
     return f"{row['take_profit_levels_hit']}/{total}" if total else str(
         row["take_profit_levels_hit"])
+
+
+def _left(row: dict[str, Any]) -> str:
+    """The flag of a position whose tokens left the wallet (the wallet sync): how many."""
+    left = row.get("tokens_left")
+    return f"FLAGGED {f.amount(left)}" if left else ""
 
 
 def _moon(row: dict[str, Any]) -> str:

@@ -23,6 +23,7 @@ trades_app = group("Closed trades (`fleet trades` lists them).", invoke_without_
 # listings here would load SQLAlchemy for `fleet --help`; a unit test keeps them equal)
 CLOSE_REASONS = ("stop_loss", "take_profit", "stale_trade", "signal", "manual", "burn")
 TRANSACTION_REASONS = ("deposit", "withdrawal", "buy", "dca", "take_profit", "sell", "burn",
+                       "sync_deposit", "sync_withdrawal", "unexplained",
                        "stop_loss", "stale_trade", "signal", "manual")
 AgentOpt = typer.Option(None, "--agent", help="only this agent's rows (its name or id)")
 TokenOpt = typer.Option(None, "--token", help="a mint or a symbol")

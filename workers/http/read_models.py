@@ -120,7 +120,7 @@ class TransactionOut(BaseModel):
     agent_id: uuid.UUID
     agent_name: str
     wallet_address: str
-    transaction_type: Literal["DEPOSIT", "WITHDRAWAL", "SWAP", "BURN"]
+    transaction_type: Literal["DEPOSIT", "WITHDRAWAL", "SWAP", "BURN", "ADJUSTMENT"]
     reason: str
     transaction_time: datetime
     input_mint: str | None

@@ -50,6 +50,8 @@ log = structlog.get_logger(__name__)
 DCA = "dca"
 INVALID_CONFIG = "invalid_config"  # a skipped position's reason: its agent's config is invalid
 EXITS_PAUSED = "exits_paused"  # ... the operator paused the automated exits of its mode
+TOKENS_LEFT = "tokens_left"  # ... every token it held left the wallet (the wallet sync):
+#                              nothing to sell; the operator writes it off
 WALLET_TYPES = ("simulation", "live")
 LIVE_PREFIX = "live_"  # a report action: a live exit recorded (it fills in live.execute)
 
@@ -90,6 +92,9 @@ def sweep(token_addresses: Sequence[str], deps: Deps) -> SweepReport:
             config = configs.get(position.agent_id)
             if config is None:
                 _skip(position, INVALID_CONFIG, report)
+                continue
+            if position.holding <= 0:
+                _skip(position, TOKENS_LEFT, report)
                 continue
             state = states[position.agent_id]
             mode = state.mode_of(position.wallet_address)

@@ -49,6 +49,7 @@ class LiveConfig:
     resend_s: float = 2.0
     submitted_idle_s: float = 30.0
     intent_grace_s: float = 120.0
+    sync_settle_s: float = 60.0  # the wallet sync leaves a wallet this long after a swap
 
 
 @dataclass(frozen=True)
