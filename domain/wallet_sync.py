@@ -40,6 +40,9 @@ ADJUSTMENT = "ADJUSTMENT"  # the ledger row type of a token adjustment
 # Why a wallet was not compared this round.
 SWAP_IN_FLIGHT = "swap_in_flight"  # a live swap of its agent is in flight or just settled
 LEDGER_MOVED = "ledger_moved"  # the ledger changed while the chain was read
+# A position every token of which left the wallet: nothing to sell (the sweep, a signal and a
+# manual close skip it with this reason); the operator writes it off.
+TOKENS_LEFT = "tokens_left"
 
 
 @dataclass(frozen=True)

@@ -19,19 +19,22 @@ from domain.config import TradingConfig
 from domain.errors import TransientError
 from domain.ledger import SOL_MINT, Transaction
 from domain.ports import Fill, PriceQuote
+from domain.signals import Signal
 from domain.submissions import CONFIRMED, SwapSubmission
-from domain.wallet_sync import ChainBalances
+from domain.wallet_sync import TOKENS_LEFT, ChainBalances
 from domain.wallets import Wallet
 from tests.fakes import FakeUnitOfWork, KeysOnlyVenue, Store, make_deps
 from tests.invariants import check_ledger, check_money
 from tests.unit.domain.helpers import AGENT_ID, T0, USER_ID
 from workers.handlers.live.sync import sync_wallets, tally
 from workers.handlers.operators.agents import deposit
-from workers.handlers.positions.sweep import TOKENS_LEFT, sweep
+from workers.handlers.positions.manual_close import close_position
+from workers.handlers.positions.sweep import sweep
 from workers.handlers.positions.write_off import write_off
 from workers.handlers.shared import trades
 from workers.handlers.shared.deps import Deps
 from workers.handlers.shared.trades import Order, Touched
+from workers.handlers.signals.execute import execute_signal
 
 TOKEN = "7GCihgDB8fe6KNjn2MYtkzZcRjQy3t9GHdC8uHYmW2hr"
 AIRDROP = "EPjFWdd5AufqSSqeM2qN1xzybapC8G4wEGGkZwyTDt1v"
@@ -155,6 +158,16 @@ def test_tokens_that_left_are_charged_to_the_position_and_flag_it() -> None:
     cached = {TOKEN: PriceQuote(TOKEN, D("0.0001"), NOW, "test")}  # far below the stop
     report = sweep([TOKEN], make_deps(s, now=NOW, cached=cached, keys=[LIVE.wallet_address]))
     assert report.skipped_positions == {p.id: TOKENS_LEFT} and s.submissions == []
+    feed = {TOKEN: PriceQuote(TOKEN, D("0.0001"), NOW, "test")}
+    held = make_deps(s, now=NOW, feed=feed, keys=[LIVE.wallet_address])
+    assert close_position(p.id, held).reason == TOKENS_LEFT  # nothing to sell by hand
+    with FakeUnitOfWork(s) as uow:
+        exit_id, _ = uow.signals.add(Signal(TOKEN, "sell", 50), NOW)
+        uow.signals.mark_dispatched(exit_id, 1, NOW)
+        uow.commit()
+    execute_signal(exit_id, [AGENT_ID], held)  # nor on an exit signal
+    assert s.executions[(exit_id, AGENT_ID)].reason == TOKENS_LEFT
+    assert s.submissions == [] and _only(s).holding == 0
     assert write_off(p.id, _deps(s, "8.999985", {})).written_off  # the operator closes it
     [closed] = s.history
     assert closed.profit_loss_sol == D("-1.000015") and s.positions == {}

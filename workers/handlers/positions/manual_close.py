@@ -19,6 +19,7 @@ from domain.exits import MANUAL
 from domain.ports import UnitOfWork
 from domain.positions import Position
 from domain.submissions import CLOSE, SWAP_IN_PROGRESS
+from domain.wallet_sync import TOKENS_LEFT
 from domain.wallets import Wallet
 from workers.handlers.live.intents import Intent, record_intent
 from workers.handlers.positions.sweep import position_wallet
@@ -33,7 +34,7 @@ log = structlog.get_logger(__name__)
 class ManualClose:
     closed: bool
     reason: str | None = None  # no_position / price_unavailable / wallet_not_found /
-    #                              swap_in_progress
+    #                              swap_in_progress / tokens_left (nothing held: write it off)
     sale_transaction_id: uuid.UUID | None = None
     submission_id: uuid.UUID | None = None  # a live close, handed to live.execute
 
@@ -74,6 +75,8 @@ def _live(uow: UnitOfWork, wallet: Wallet, position: Position, order: Order,
     the agent has a live swap in flight (one at a time per agent)."""
     if uow.submissions.in_flight(position.agent_id):
         return ManualClose(False, SWAP_IN_PROGRESS)
+    if position.holding <= 0:  # every token left the wallet: `fleet positions write-off`
+        return ManualClose(False, TOKENS_LEFT)
     intent = Intent(CLOSE, position.token_address, position.token_symbol, position.holding,
                     MANUAL)
     submission = record_intent(uow, wallet, intent, order)

@@ -38,6 +38,7 @@ from domain.sizing import INSUFFICIENT_BALANCE
 from domain.stop_loss import StopLossDecision
 from domain.submissions import CLOSE, SELL
 from domain.submissions import DCA as DCA_KIND
+from domain.wallet_sync import TOKENS_LEFT
 from domain.wallets import Wallet
 from workers.handlers.live.intents import Intent, record_intent
 from workers.handlers.shared import buying, trades
@@ -50,8 +51,6 @@ log = structlog.get_logger(__name__)
 DCA = "dca"
 INVALID_CONFIG = "invalid_config"  # a skipped position's reason: its agent's config is invalid
 EXITS_PAUSED = "exits_paused"  # ... the operator paused the automated exits of its mode
-TOKENS_LEFT = "tokens_left"  # ... every token it held left the wallet (the wallet sync):
-#                              nothing to sell; the operator writes it off
 WALLET_TYPES = ("simulation", "live")
 LIVE_PREFIX = "live_"  # a report action: a live exit recorded (it fills in live.execute)
 
@@ -93,7 +92,7 @@ def sweep(token_addresses: Sequence[str], deps: Deps) -> SweepReport:
             if config is None:
                 _skip(position, INVALID_CONFIG, report)
                 continue
-            if position.holding <= 0:
+            if position.holding <= 0:  # every token left the wallet (docs/rules.md §12)
                 _skip(position, TOKENS_LEFT, report)
                 continue
             state = states[position.agent_id]

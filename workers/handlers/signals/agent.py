@@ -21,6 +21,7 @@ from domain.ledger import SOL_MINT
 from domain.ports import PriceQuote, UnitOfWork
 from domain.signals import Signal
 from domain.submissions import CLOSE, DCA, OPEN, SWAP_IN_PROGRESS
+from domain.wallet_sync import TOKENS_LEFT
 from domain.wallets import Wallet
 from workers.handlers.live.intents import PENDING, Intent, record_intent
 from workers.handlers.shared import buying, trades
@@ -137,6 +138,8 @@ def _live(turn: Turn, wallet: Wallet, decision: Open | Dca | Close) -> Outcome:
         return skipped(wallet.agent_id, SWAP_IN_PROGRESS)
     if isinstance(decision, Close):
         p = decision.position
+        if p.holding <= 0:  # every token left the wallet: nothing to sell (§12)
+            return skipped(wallet.agent_id, TOKENS_LEFT)
         intent = Intent(CLOSE, p.token_address, p.token_symbol, p.holding, "signal")
     elif isinstance(decision, Dca):
         p = decision.position
