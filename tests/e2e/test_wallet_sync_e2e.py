@@ -27,8 +27,7 @@ from sqlalchemy import Engine
 from domain.ledger import SOL_MINT
 from persistence import models as m
 from tests.e2e.conftest import ROOT, Proc, answers_ping, start, wait_for
-from tests.integration.live_support import SECRET_B58, Live
-from tests.invariants import assert_ledger_invariant, assert_money_conserved
+from tests.integration.live_support import SECRET_B58, Live, assert_chain_matches_ledger
 from tests.live_fakes import MINT, LiveChain
 from workers.adapters.wallets import load_wallets
 from workers.bootstrap import celery_broker_url
@@ -92,14 +91,6 @@ def _ledger(lv: Live, mint: str) -> Decimal:
                 Decimal(0))
 
 
-def _equal_to_chain(lv: Live, engine: Engine) -> None:
-    """ledger = balances = chain, and the money invariants hold."""
-    assert _ledger(lv, SOL_MINT) * LAMPORTS == lv.chain.lamports(lv.address)
-    assert _ledger(lv, MINT) * UNITS == lv.chain.token_units(lv.address)
-    assert_ledger_invariant(engine)
-    assert_money_conserved(engine)
-
-
 def test_the_sync_finds_a_deposit_a_withdrawal_and_tokens_leaving_on_the_chain(
         clean_db: Engine, chain: LiveChain, sync_env: dict[str, str], sync_sender: Celery,
         sync_worker: Proc) -> None:
@@ -107,7 +98,7 @@ def test_the_sync_finds_a_deposit_a_withdrawal_and_tokens_leaving_on_the_chain(
     agent_id: uuid.UUID = lv.agent("sync-e2e")  # 10 SOL in the ledger, 10 SOL on the chain
     assert execute_live(lv.signal(agent_id).submission_id, lv.deps()) == "confirmed"
     owner = Pubkey.from_string(lv.address)
-    _equal_to_chain(lv, clean_db)
+    assert_chain_matches_ledger(lv, agent_id)  # ledger = balances = chain
 
     # A deposit just after the swap: the sync waits for the settle window to pass.
     chain.runtime.airdrop(owner, 2 * LAMPORTS)
@@ -120,7 +111,7 @@ def test_the_sync_finds_a_deposit_a_withdrawal_and_tokens_leaving_on_the_chain(
     [deposit] = wait_for(lambda: _adjustments(lv), what="the deposit adjustment")
     assert (deposit.transaction_type, deposit.adjustment, deposit.output_mint,
             deposit.output_amount) == ("DEPOSIT", "deposit", SOL_MINT, Decimal(2))
-    _equal_to_chain(lv, clean_db)
+    assert_chain_matches_ledger(lv, agent_id)  # ledger = balances = chain
 
     # A withdrawal, found by the operator's command.
     chain.runtime.set_lamports(owner, chain.lamports(lv.address) - 3_500_000_000)
@@ -129,7 +120,7 @@ def test_the_sync_finds_a_deposit_a_withdrawal_and_tokens_leaving_on_the_chain(
     withdrawal = _adjustments(lv)[-1]
     assert (withdrawal.transaction_type, withdrawal.input_mint, withdrawal.input_amount) == (
         "WITHDRAWAL", SOL_MINT, Decimal("3.5"))
-    _equal_to_chain(lv, clean_db)
+    assert_chain_matches_ledger(lv, agent_id)  # ledger = balances = chain
 
     # 600 of the 1,000 tokens leave the wallet outside any swap: the position is flagged.
     chain.runtime.add_tokens(chain.runtime.token_account(owner, Pubkey.from_string(MINT)),
@@ -142,7 +133,7 @@ def test_the_sync_finds_a_deposit_a_withdrawal_and_tokens_leaving_on_the_chain(
     [position] = fleet(sync_env, "positions")
     assert (Decimal(position["tokens_left"]), Decimal(position["holding"])) == (
         Decimal(600), Decimal(400))
-    _equal_to_chain(lv, clean_db)
+    assert_chain_matches_ledger(lv, agent_id)  # ledger = balances = chain
     checks = {c["name"]: c for c in json.loads(subprocess.run(
         [sys.executable, "-m", "workers.cli", "doctor", "--json"], env=sync_env, cwd=ROOT,
         capture_output=True, text=True, timeout=60).stdout)}
