@@ -18,7 +18,11 @@
     if (pending) { clearTimeout(pending); }
     pending = setTimeout(function () {
       pending = null;
-      fetch(location.href, { credentials: "same-origin", headers: { "Accept": "text/html" } })
+      // redirect "manual": a session that ended answers 303 to the sign-in form; following
+      // it here would fetch that form and replace the sign-in cookie under the form the
+      // browser may be opening at the same time (its CSRF token would then not match).
+      fetch(location.href, { credentials: "same-origin", redirect: "manual",
+                             headers: { "Accept": "text/html" } })
         .then(function (r) {
           if (r.redirected || !r.ok) { throw new Error("refresh " + r.status); }
           return r.text();
