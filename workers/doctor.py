@@ -29,6 +29,7 @@ from persistence.cache import PRICES_KEY
 from persistence.repositories.agents import CONFIG_TEXT, stored_config
 from workers.bootstrap import ServiceUrls, celery_broker_url
 from workers.ingest.stream import HEARTBEAT_KEY as INGESTOR_HEARTBEAT_KEY
+from workers.metrics_state import queue_depths
 from workers.settings import Settings
 
 BEAT_HEARTBEAT_KEY = "sf:beat:heartbeat"
@@ -102,10 +103,11 @@ class Doctor:
             database = self.database(engine)
             cache = self.redis(client)
             broker = self.broker()
-            return [database, cache, self.memory(client, cache), broker, self.workers(broker),
-                    self.beat(client, cache), self.ingestors(client, cache),
-                    self.prices(engine, client, database, cache), self.configs(engine, database),
-                    self.tokens_left(engine, database)]
+            workers, ingestors = self.workers(broker), self.ingestors(client, cache)
+            return [database, cache, self.memory(client, cache), broker, workers,
+                    self.queues(client, broker, workers, ingestors), self.beat(client, cache),
+                    ingestors, self.prices(engine, client, database, cache),
+                    self.configs(engine, database), self.tokens_left(engine, database)]
         finally:
             client.close()
             engine.dispose()
@@ -209,6 +211,25 @@ class Doctor:
             return Check("ingestors", "WARN", "no stream ingestor polling",
                          "start `fleet ingest` unless providers only use HTTP ingest")
         return _ok("ingestors", f"{len(alive)} polling the stream")
+
+    def queues(self, client: Redis, broker: Check, workers: Check, ingestors: Check) -> Check:
+        """What waits in each Celery queue and in the signals stream; a warning when messages
+        wait and nothing is there to take them."""
+        if broker.failed:
+            return _fail("queues", "not checked: the broker is down", "fix the broker first")
+        try:
+            depths = queue_depths(self.urls.broker_url, client)
+        except redis.RedisError as exc:
+            return _fail("queues", f"cannot read ({_error(exc)})", "check the broker and Redis")
+        detail = "waiting: " + ", ".join(f"{name} {n}" for name, n in depths.items())
+        stream = depths.pop("stream")
+        if sum(depths.values()) and workers.failed:
+            return Check("queues", "WARN", f"{detail}, and no worker answers",
+                         "start a worker: `fleet worker` (or `fleet run`)")
+        if stream and ingestors.status != "OK":
+            return Check("queues", "WARN", f"{detail}, and no stream ingestor polls",
+                         "start `fleet ingest` (or `fleet run`)")
+        return _ok("queues", detail)
 
     def prices(self, engine: sa.Engine, client: Redis, database: Check,
                cache: Check) -> Check:

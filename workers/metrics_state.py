@@ -10,7 +10,7 @@ from collections import defaultdict
 from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
-from typing import Any
+from typing import Any, cast
 
 import redis
 import structlog
@@ -70,33 +70,38 @@ class FleetState:
                      {"": outbox})
         yield _gauge("signalfleet_queue_depth",
                      "Messages waiting: Celery queues and the ingest stream", "queue",
-                     self._depths())
+                     queue_depths(self.rt.urls.broker_url, self.rt.redis))
 
-    def _depths(self) -> dict[str, int]:
-        broker = redis.Redis.from_url(self.rt.urls.broker_url)
-        try:
-            pipe = broker.pipeline(transaction=False)
-            for queue in QUEUES:
-                for suffix in _PRIORITY_SUFFIXES:
-                    pipe.llen(queue + suffix)
-            counts = pipe.execute()
-        finally:
-            broker.close()
-        n = len(_PRIORITY_SUFFIXES)
-        depths = {queue: sum(counts[i * n:(i + 1) * n]) for i, queue in enumerate(QUEUES)}
-        depths["stream"] = self._stream_backlog()
-        return depths
 
-    def _stream_backlog(self) -> int:
-        """Stream messages not yet read by the ingestors' group, plus read but unacked."""
-        try:
-            groups = self.rt.redis.xinfo_groups(SIGNALS_STREAM)
-        except redis.ResponseError:  # no stream yet
-            return 0
-        for group in groups:
-            if group.get("name") == GROUP:
-                return int(group.get("lag") or 0) + int(group.get("pending") or 0)
-        return int(self.rt.redis.xlen(SIGNALS_STREAM))
+def queue_depths(broker_url: str, client: redis.Redis) -> dict[str, int]:
+    """Messages waiting in each Celery queue (every priority) on the broker, and the signals
+    stream's backlog on ``client`` (``stream``). Shared with ``fleet doctor``."""
+    broker = redis.Redis.from_url(broker_url, socket_timeout=2, socket_connect_timeout=2)
+    try:
+        pipe = broker.pipeline(transaction=False)
+        for queue in QUEUES:
+            for suffix in _PRIORITY_SUFFIXES:
+                pipe.llen(queue + suffix)
+        counts = pipe.execute()
+    finally:
+        broker.close()
+    n = len(_PRIORITY_SUFFIXES)
+    depths = {queue: sum(counts[i * n:(i + 1) * n]) for i, queue in enumerate(QUEUES)}
+    depths["stream"] = _stream_backlog(client)
+    return depths
+
+
+def _stream_backlog(client: redis.Redis) -> int:
+    """Stream messages not yet read by the ingestors' group, plus read but unacked."""
+    try:
+        groups = cast(list[dict[str, Any]], client.xinfo_groups(SIGNALS_STREAM))
+    except redis.ResponseError:  # no stream yet
+        return 0
+    for group in groups:
+        name = group.get("name")
+        if (name.decode() if isinstance(name, bytes) else name) == GROUP:
+            return int(group.get("lag") or 0) + int(group.get("pending") or 0)
+    return cast(int, client.xlen(SIGNALS_STREAM))
 
 
 def _gauge(name: str, doc: str, label: str | None, values: Mapping[str, float]) -> Metric:
