@@ -111,7 +111,8 @@ class Settings(BaseSettings):
     entry_signal_types: str = "buy"
     exit_signal_types: str = "sell"
 
-    # HTTP ingest (fleet http-ingest).
+    # HTTP ingest and its dashboard (fleet http-ingest; `fleet run` serves it on this port).
+    http_port: int = Field(8000, ge=1, le=65535)
     http_rate_limit_per_minute: int = Field(600, ge=1)
     http_max_body_bytes: int = Field(65_536, ge=1024)
 

@@ -108,15 +108,19 @@ def authenticate_monitoring() -> None:
 
 
 def http_ingest(host: str = typer.Option("127.0.0.1", "--host"),
-                port: int = typer.Option(8000, "--port"),
+                port: int | None = typer.Option(None, "--port", help="default: "
+                                                "SIGNALFLEET_HTTP_PORT, 8000"),
                 workers: int = typer.Option(1, "--workers", min=1,
                                             help="uvicorn worker processes")) -> None:
     """Serve HTTP ingest: POST /v1/signals with an X-API-Key (OpenAPI at /docs)."""
     import uvicorn
 
     from workers.bootstrap import export_urls
+    from workers.settings import get_settings
 
-    require_free_port(host, port, "stop what listens there, or choose another with --port")
+    port = get_settings().http_port if port is None else port
+    require_free_port(host, port, "stop what listens there, or choose another with --port "
+                      "or SIGNALFLEET_HTTP_PORT")
     c = container()  # refuses a database not at head
     c.redis.ping()
     os.environ.update(export_urls(c.urls))

@@ -24,7 +24,6 @@ if TYPE_CHECKING:
     from workers.settings import Settings
 
 QUEUES = "signals,sweeps,maintenance"
-HTTP_PORT = 8000  # fleet http-ingest's default
 
 
 def worker(concurrency: int | None = typer.Option(None, "--concurrency", "-c"),
@@ -116,7 +115,7 @@ def run(demo: bool = typer.Option(True, "--demo/--no-demo",
     flower = _flower_line(c.settings, user, password)
     if flower.startswith("Flower not started"):
         names.remove("flower")
-    dashboard = _dashboard_line()
+    dashboard = _dashboard_line(c.settings)
     if dashboard.startswith("dashboard not started"):
         names.remove("http-ingest")
     where = "embedded" if c.urls.embedded else "configured"
@@ -146,13 +145,14 @@ def _flower_line(settings: Settings, user: str, password: str) -> str:
     return f"Flower http://127.0.0.1:{port}/ user {user} password {password}"
 
 
-def _dashboard_line() -> str:
-    """The HTTP ingest and its dashboard (``fleet http-ingest``'s default port), or why they
-    are not started."""
-    if port_in_use("127.0.0.1", HTTP_PORT):
-        return (f"dashboard not started: port {HTTP_PORT} is in use (`fleet http-ingest --port "
-                "N` serves it elsewhere)")
-    return f"dashboard http://127.0.0.1:{HTTP_PORT}/dashboard"
+def _dashboard_line(settings: Settings) -> str:
+    """The HTTP ingest and its dashboard (``SIGNALFLEET_HTTP_PORT``, which the child
+    ``fleet http-ingest`` reads too), or why they are not started."""
+    port = settings.http_port
+    if port_in_use("127.0.0.1", port):
+        return (f"dashboard not started: port {port} is in use (set SIGNALFLEET_HTTP_PORT to a "
+                "free one)")
+    return f"dashboard http://127.0.0.1:{port}/dashboard"
 
 
 def _demo_env() -> dict[str, str]:
