@@ -3,6 +3,7 @@ importing this module starts nothing and connects to nothing."""
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any
 
 from celery import Celery
@@ -108,6 +109,16 @@ def _refuse_live_without_keys(sender: Any = None, **_: Any) -> None:
         require_live_keys(container())
 
 
+def _load_before_fork(**_: Any) -> None:
+    """Build the wiring once in the main process so the modules it imports lazily are loaded
+    before the pool forks: httpx's client imports httpcore (and with it trio), which took
+    ~1.4 s on a busy machine inside each pool child's first task — the first signal a
+    worker executed waited for it. The children still build their own container. A wiring
+    that cannot be built stops no worker here: each task reports it, as before."""
+    with contextlib.suppress(Exception):  # the tasks raise it again, with their context
+        container().deps  # noqa: B018
+
+
 def _after_fork(**_: Any) -> None:
     reset()
 
@@ -116,4 +127,5 @@ def _after_fork(**_: Any) -> None:
 app.on_after_configure.connect(_schedule)
 worker_init.connect(_refuse_stale_schema)
 worker_init.connect(_refuse_live_without_keys)
+worker_init.connect(_load_before_fork)
 worker_process_init.connect(_after_fork)
