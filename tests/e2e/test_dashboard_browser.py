@@ -1,18 +1,26 @@
 """The dashboard in a real headless Chromium (Debian's chromium + chromedriver, via selenium)
-against ``fleet http-ingest`` and the real worker and ingestor processes: sign in with a key,
-a pushed signal's execution appears on the overview without a reload, a stop-loss exit shows
-in the agent's trades, the page reconnects after the app restarts, another user's key sees
-none of it, sign out. Screenshots at 1280 and 390 px are saved under the test's tmp dir, and
-the 1280 px overview is copied to docs/img/dashboard-overview.png for the README.
+against ``fleet http-ingest`` and the real worker and ingestor processes: sign in with a key;
+a pushed signal's execution appears on the overview without a reload within 2 s of the push
+(over HTTP, and over the Redis stream after the app restarted and the page reconnected); a
+stop-loss exit shows in the agent's trades; the health page shows ``fleet doctor``'s checks;
+another user's key sees none of it; sign out.
+
+Screenshots at 1280 and 390 px are test artifacts, written to var/test-artifacts/dashboard/
+(``SIGNALFLEET_TEST_ARTIFACTS`` names another directory); the README's image
+(docs/img/dashboard-overview.png) is refreshed from the 1280 px overview only when
+``SIGNALFLEET_README_SCREENSHOT=1``, so a test run leaves the checkout clean.
 
 A missing browser fails the test (it never skips): `.ci/run` installs it."""
 
 from __future__ import annotations
 
+import json
+import os
 import shutil
+import threading
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from decimal import Decimal
 from pathlib import Path
 
@@ -36,14 +44,28 @@ from tests.e2e.conftest import ROOT, Proc, start, wait_for
 from tests.e2e.sweep_helpers import refresh_and_sweep
 from tests.e2e.test_pipeline import FIXED_SIZE, MINT, Clock, set_price
 from tests.integration.test_ops import free_port
+from workers.bootstrap import ServiceUrls
+from workers.doctor import Doctor
 from workers.handlers.operators.agents import NewAgent, create_agent
 from workers.handlers.operators.keys import create_key
+from workers.ingest.stream import SIGNALS_STREAM
+from workers.settings import Settings
 
 CHROMIUM, CHROMEDRIVER = Path("/usr/bin/chromium"), Path("/usr/bin/chromedriver")
 FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
          "--disable-background-networking", "--disable-component-update", "--disable-sync",
          "--disable-dev-shm-usage")
 README_SHOT = ROOT / "docs" / "img" / "dashboard-overview.png"
+ON_SCREEN_WITHIN = 2.0  # seconds from the provider's push (issue 20)
+
+
+def artifacts_dir() -> Path:
+    """Where the screenshots go: ignored by git, kept after the run (pytest's tmp dirs are
+    rotated away)."""
+    default = ROOT / "var" / "test-artifacts" / "dashboard"
+    path = Path(os.environ.get("SIGNALFLEET_TEST_ARTIFACTS") or default)
+    path.mkdir(parents=True, exist_ok=True)
+    return path
 
 
 def _up(base: str) -> bool:
@@ -115,50 +137,106 @@ def executed(engine: Engine, agent_id: uuid.UUID) -> int:
             m.SignalExecution.agent_id == agent_id)).all())
 
 
-def post_signal(base: str, key: str) -> None:
-    body = {"token_address": MINT, "signal_type": "buy", "signal_strength": 60, "symbol": "BONK"}
-    answer = httpx.post(f"{base}/v1/signals", json=body, headers={"X-API-Key": key}, timeout=10)
+BUY = {"token_address": MINT, "signal_type": "buy", "signal_strength": 60, "symbol": "BONK"}
+
+
+def post_signal(base: str, key: str, symbol: str = "BONK") -> None:
+    answer = httpx.post(f"{base}/v1/signals", json={**BUY, "symbol": symbol},
+                        headers={"X-API-Key": key}, timeout=10)
     assert answer.status_code == 201, answer.text
+
+
+def warm_up(base: str, key: str, engine: Engine, agent_id: uuid.UUID) -> None:
+    """A running fleet has handled signals before: two pushed at once (another user's, for
+    its own agent) take the first-request costs of the app and of both worker children
+    (connections, first queries) out of the measured pushes."""
+    pushes = [threading.Thread(target=post_signal, args=(base, key, "WARM")) for _ in (1, 2)]
+    for push in pushes:
+        push.start()
+    for push in pushes:
+        push.join(15)
+    wait_for(lambda: executed(engine, agent_id) == 2, 30, "the warm-up signals' executions")
+
+
+def xadd_signal(client: redis.Redis, user_id: uuid.UUID) -> None:
+    """As a provider pushes onto the stream (README), for one user's agents."""
+    client.xadd(SIGNALS_STREAM, {"payload": json.dumps({**BUY, "user_id": str(user_id)})})
+
+
+def on_screen_after_push(driver: WebDriver, push: Callable[[], None], rows: int,
+                         channel: str) -> float:
+    """Push a signal as a provider does, then wait for the overview to show its execution
+    (the ``rows``-th, without a reload); the seconds from the start of the push."""
+    pushed = time.monotonic()
+    push()
+    WebDriverWait(driver, 15, poll_frequency=0.05).until(lambda d: d.execute_script(
+        "return document.querySelectorAll('#executions-body tr[data-execution]').length")
+        == rows and "EXECUTED" in text_of(d, "#executions-body tr"))
+    seconds = time.monotonic() - pushed
+    print(f"{channel} push: its execution on the overview {seconds:.2f}s after the push")
+    return seconds
+
+
+def health_matches_the_doctor(driver: WebDriver, urls: ServiceUrls) -> None:
+    """The health page (reached from the navigation) lists ``fleet doctor``'s checks with
+    the same verdicts: workers, queues, beat, price freshness among them."""
+    driver.find_element(By.LINK_TEXT, "Health").click()
+    WebDriverWait(driver, 10).until(lambda d: d.find_element(By.TAG_NAME, "h1").text
+                                    == "Health")
+    shown = driver.execute_script(
+        "return Array.from(document.querySelectorAll('tr[data-check]')).map(r => "
+        "[r.dataset.check, r.querySelector('.status').innerText])")
+    expected = [[c.name, c.status] for c in Doctor(Settings(_env_file=None), urls).run()]  # type: ignore[call-arg]
+    assert shown == expected
+    checks = dict(shown)
+    assert checks["workers"] == "OK" and checks["queues"] == "OK"  # the e2e worker runs
+    assert checks["beat"] == "FAIL"  # no beat in this test: the page says so, with the fix
+    assert "fleet beat" in text_of(driver, "tr[data-check=beat]")
+    assert "held token" in text_of(driver, "tr[data-check=prices]")  # alpha holds BONK
 
 
 def test_the_dashboard_live_in_a_real_browser(
         pipeline: Engine, e2e_redis: redis.Redis, sender: Celery, stack_env: dict[str, str],
-        browser: WebDriver, tmp_path: Path) -> None:
+        browser: WebDriver, tmp_path: Path, database_url: str, redis_url: str) -> None:
     uow = lambda: SqlAlchemyUnitOfWork(make_session_factory(pipeline))  # noqa: E731
     alice = create_key(uow(), Clock(), user_email="alice@example.com",
                        scopes=["signals", "read"]).key
-    bob = create_key(uow(), Clock(), user_email="bob@example.com", scopes=["read"]).key
+    bob = create_key(uow(), Clock(), user_email="bob@example.com",
+                     scopes=["signals", "read"]).key
     alpha = create_agent(uow(), Clock(), NewAgent(name="alpha", deposit_sol=Decimal(10),
                                                   config=FIXED_SIZE,
                                                   user_email="alice@example.com"))
-    create_agent(uow(), Clock(), NewAgent(name="bravo", deposit_sol=Decimal(3),
-                                          user_email="bob@example.com"))
+    bravo = create_agent(uow(), Clock(), NewAgent(name="bravo", deposit_sol=Decimal(3),
+                                                  user_email="bob@example.com"))
     set_price(e2e_redis, "0.001")
+    with pipeline.connect() as conn:
+        alice_id = conn.execute(select(m.User.id).where(
+            m.User.email == "alice@example.com")).scalar_one()
+    shots = artifacts_dir()
+    for old in shots.glob("*.png"):
+        old.unlink()
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     app = serve(stack_env, tmp_path, port)
     driver = browser
     try:
+        warm_up(base, bob, pipeline, bravo)
         sign_in(driver, base, alice)
         assert "alpha" in text_of(driver, "table") and "bravo" not in text_of(driver, "main")
         driver.execute_script("window.__sameDocument = true")
 
-        post_signal(base, alice)  # a pushed signal: ingest → fan-out → the worker executes
-        pushed = time.monotonic()
-        wait_for(lambda: executed(pipeline, alpha) == 1, 15, "the execution")
-        committed = time.monotonic()
-        WebDriverWait(driver, 2).until(lambda d: "EXECUTED" in text_of(d, "#executions-body"))
-        shown = time.monotonic()
-        print(f"execution on screen {shown - committed:.2f}s after its commit, "
-              f"{shown - pushed:.2f}s after the push")
+        # a pushed signal: HTTP ingest → fan-out → the worker executes → the event stream
+        seconds = on_screen_after_push(driver, lambda: post_signal(base, alice), 1, "HTTP")
+        assert seconds <= ON_SCREEN_WITHIN, f"on screen {seconds:.2f}s after the push"
+        assert executed(pipeline, alpha) == 1
         assert driver.execute_script("return window.__sameDocument === true")  # no reload
         row = text_of(driver, "#executions-body tr")
         assert "alpha" in row and "open" in row and "BONK" in row
         WebDriverWait(driver, 5).until(lambda d: "BONK" in text_of(d, "#positions tbody"))
-        screenshot(driver, tmp_path / "overview-1280.png", 1280)
-        screenshot(driver, tmp_path / "overview-390.png", 390)
-        README_SHOT.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(tmp_path / "overview-1280.png", README_SHOT)
+        screenshot(driver, shots / "overview-1280.png", 1280)
+        screenshot(driver, shots / "overview-390.png", 390)
+        if os.environ.get("SIGNALFLEET_README_SCREENSHOT") == "1":
+            shutil.copyfile(shots / "overview-1280.png", README_SHOT)
 
         WebDriverWait(driver, 5, ignored_exceptions=[StaleElementReferenceException]).until(
             lambda d: d.find_element(By.LINK_TEXT, "alpha").click() or True)  # live-refreshed
@@ -172,8 +250,8 @@ def test_the_dashboard_live_in_a_real_browser(
         assert driver.find_elements(By.CSS_SELECTOR, "svg.chart circle.dot")  # the deposit
         WebDriverWait(driver, 5).until(  # the live refresh: the position is gone
             lambda d: "No open positions." in text_of(d, "#positions"))
-        screenshot(driver, tmp_path / "agent-1280.png", 1280)
-        screenshot(driver, tmp_path / "agent-390.png", 390)
+        screenshot(driver, shots / "agent-1280.png", 1280)
+        screenshot(driver, shots / "agent-390.png", 390)
 
         app.stop()  # the app restarts: the page reconnects by itself and catches up
         WebDriverWait(driver, 10).until(lambda d: d.find_element(
@@ -181,16 +259,24 @@ def test_the_dashboard_live_in_a_real_browser(
         app = serve(stack_env, tmp_path, port, "http-restarted")
         wait_live(driver)
         set_price(e2e_redis, "0.001")
-        post_signal(base, alice)
-        wait_for(lambda: executed(pipeline, alpha) == 2, 15, "the second execution")
-        WebDriverWait(driver, 3).until(lambda d: d.execute_script(
-            "return document.querySelectorAll('#executions-body tr').length") == 2)
+        driver.get(f"{base}/dashboard")  # back to the overview, then a push onto the stream
+        wait_live(driver)
+        driver.execute_script("window.__sameDocument = true")
+        seconds = on_screen_after_push(driver, lambda: xadd_signal(e2e_redis, alice_id), 2,
+                                       "stream")
+        assert seconds <= ON_SCREEN_WITHIN, f"on screen {seconds:.2f}s after the push"
+        assert executed(pipeline, alpha) == 2
         assert driver.execute_script("return window.__sameDocument === true")
+        WebDriverWait(driver, 5).until(lambda d: "BONK" in text_of(d, "#positions tbody"))
+        health_matches_the_doctor(driver, ServiceUrls(database_url, redis_url, redis_url,
+                                                      False))
+        screenshot(driver, shots / "health-1280.png", 1280)
+        screenshot(driver, shots / "health-390.png", 390)
 
         sign_in(driver, base, bob)  # another user's key sees none of it
         seen = text_of(driver, "main")
         assert "bravo" in seen and "alpha" not in seen and "BONK" not in seen
-        assert "No executions yet." in seen
+        assert text_of(driver, "#executions-body tr").count("bravo") == 2  # its own only
         driver.get(f"{base}/dashboard/agents/{alpha}")
         assert "No such agent" in driver.find_element(By.TAG_NAME, "h1").text
         driver.get(f"{base}/dashboard/signals")
@@ -202,8 +288,8 @@ def test_the_dashboard_live_in_a_real_browser(
         driver.get(f"{base}/dashboard")
         assert driver.current_url.endswith("/dashboard/login")  # the session is gone
     except BaseException:  # what the page showed, for the artifacts
-        (tmp_path / "failed-page.html").write_text(driver.page_source)
-        driver.save_screenshot(str(tmp_path / "failed-page.png"))
+        (shots / "failed-page.html").write_text(driver.page_source)
+        driver.save_screenshot(str(shots / "failed-page.png"))
         raise
     finally:
         app.stop()
