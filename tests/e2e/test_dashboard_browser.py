@@ -213,7 +213,7 @@ def test_the_dashboard_live_in_a_real_browser(
         alice_id = conn.execute(select(m.User.id).where(
             m.User.email == "alice@example.com")).scalar_one()
     shots = artifacts_dir()
-    for old in shots.glob("*.png"):
+    for old in shots.glob("*.*"):  # this run's artifacts only (a past failure's page too)
         old.unlink()
     port = free_port()
     base = f"http://127.0.0.1:{port}"
