@@ -86,12 +86,20 @@ def signals(gate: Gate, scope: uuid.UUID | None) -> dict[str, Any]:
     return {"signals": latest, "outcomes": by_signal}
 
 
+PER_AGENT_CHECKS = ("configs", "positions")  # their details name every user's agents/positions
+
+
 def health(gate: Gate, *, admin: bool) -> list[Check]:
-    """``fleet doctor``'s checks. The configs check names every user's agents: another
-    user sees only its verdict."""
+    """``fleet doctor``'s checks, as another user may see them (``for_user``)."""
     c = gate.container
-    checks = Doctor(c.settings, c.urls).run()
+    return for_user(Doctor(c.settings, c.urls).run(), admin=admin)
+
+
+def for_user(checks: list[Check], *, admin: bool) -> list[Check]:
+    """The checks whose details list every user's agents or positions (configs, positions)
+    keep only their verdict and count for a key without ``admin``."""
     if admin:
         return checks
-    return [replace(k, detail=k.detail.split(":")[0] if k.failed else k.detail)
-            if k.name == "configs" else k for k in checks]
+    return [replace(k, detail=k.detail.split(":")[0])
+            if k.name in PER_AGENT_CHECKS and not k.detail.startswith("not checked") else k
+            for k in checks]
