@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 import uuid
+from collections.abc import Container
 from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -135,27 +136,23 @@ def create(name: str = typer.Option(..., "--name", help="unique among the user's
     with errors():
         amount = _decimal("deposit", deposit)
         new = agent_cases.NewAgent(name=name, mode=mode, deposit_sol=amount,
-                                   config=config_file(config), user_email=user)
+                                   config=config_file(config), user_email=user,
+                                   live_wallet=wallet)
         new.check()  # bad input first, before any service is asked
-        live = _usable_live_wallet(mode, wallet)
-        c = container()
-        agent_id = agent_cases.create_agent(c.uow(), Clock(), new)
-        if live is not None:
-            from workers.handlers.operators import wallets as wallet_cases
-
-            wallet_cases.assign(c.uow(), agent_id, live[0], live[1])
+        loaded = _usable_live_wallet(mode, wallet)
+        # one transaction: the agent, its wallets and deposit, or nothing
+        agent_id = agent_cases.create_agent(container().uow(), Clock(), new, loaded)
     typer.echo(str(agent_id))
 
 
-def _usable_live_wallet(mode: str, address: str | None) -> tuple[str, Any] | None:
+def _usable_live_wallet(mode: str, address: str | None) -> Container[str]:
     """A live agent is created only with a wallet this process can sign with, unused by
-    any other agent; ``(address, loaded addresses)`` for live mode, else None."""
+    any other agent (checked here for the message, and again in the creating transaction);
+    the loaded wallets' addresses (none for a simulation agent)."""
     from domain.errors import InvalidInput
 
     if mode != "live":
-        if address is not None:
-            raise InvalidInput("wallet", "only a live agent (--mode live) takes --wallet")
-        return None
+        return frozenset()
     if address is None:
         raise InvalidInput("wallet", "a live agent needs a wallet it can sign with: set "
                            "WALLET_1=<its key> in the environment (or .env), then pass "
@@ -168,7 +165,7 @@ def _usable_live_wallet(mode: str, address: str | None) -> tuple[str, Any] | Non
         owner = uow.live_wallets.owner_of(address)
     if owner is not None:
         raise InvalidInput("wallet", f"already the live wallet of agent {owner}")
-    return address, rt.wallets
+    return rt.wallets
 
 
 @agents_app.command("list")

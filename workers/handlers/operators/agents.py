@@ -1,9 +1,10 @@
-"""Use cases of the operators: create an agent (with its simulation wallet and a deposit),
-change its config."""
+"""Use cases of the operators: create an agent (with its simulation wallet, a deposit and,
+live, its wallet), change its config."""
 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Container
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -23,13 +24,15 @@ DEFAULT_OPERATOR = "operator@localhost"
 @dataclass(frozen=True)
 class NewAgent:
     """What the operator asks for: a name (unique per user), the trading mode, a first
-    deposit in SOL, a trading config (None: the defaults) and the owning user's email."""
+    deposit in SOL, a trading config (None: the defaults), the owning user's email and, for a
+    live agent, the address of a loaded wallet to trade from."""
 
     name: str
     mode: str = "simulation"
     deposit_sol: Decimal = Decimal(0)
     config: ConfigJson | None = None
     user_email: str = DEFAULT_OPERATOR
+    live_wallet: str | None = None
 
     def check(self) -> None:
         """Refuse a bad request naming the field; nothing is written."""
@@ -42,13 +45,21 @@ class NewAgent:
             raise InvalidInput("mode", f"must be one of {', '.join(TRADING_MODES)}")
         if self.deposit_sol < 0 or sol(self.deposit_sol) != self.deposit_sol:
             raise InvalidInput("deposit", "must be ≥ 0 SOL with at most 8 decimals")
+        if self.live_wallet is not None and self.mode != "live":
+            raise InvalidInput("wallet", "only a live agent (--mode live) takes --wallet")
         if self.config is not None:
             TradingConfig.from_dict(self.config)  # raises InvalidConfig listing every error
 
 
-def create_agent(uow: UnitOfWork, clock: Clock, new: NewAgent) -> uuid.UUID:
-    """The agent, its simulation wallet and its first deposit, in one transaction."""
+def create_agent(uow: UnitOfWork, clock: Clock, new: NewAgent,
+                 loaded: Container[str] = frozenset()) -> uuid.UUID:
+    """The agent, its simulation wallet, its first deposit and its live wallet (one of the
+    ``loaded`` ones), in one transaction: a refusal or a failure at any step leaves none."""
     new.check()
+    if new.live_wallet is not None and new.live_wallet not in loaded:
+        # never echo it: a pasted key looks like an address
+        raise InvalidInput("wallet", "not the address of a loaded wallet: set WALLET_n to "
+                           "its key (`fleet wallets list` shows the loaded ones)")
     with uow:
         agent = Agent(id=uuid.uuid4(), user_id=uow.users.get_or_create(new.user_email),
                       name=new.name, trading_mode=new.mode)  # type: ignore[arg-type]
@@ -57,8 +68,25 @@ def create_agent(uow: UnitOfWork, clock: Clock, new: NewAgent) -> uuid.UUID:
         uow.wallets.add(wallet)
         if new.deposit_sol > 0:
             deposit(uow, wallet, new.deposit_sol, clock)
+        if new.live_wallet is not None:
+            add_live_wallet(uow, agent.id, new.live_wallet, field="wallet")
         uow.commit()
     return agent.id
+
+
+def add_live_wallet(uow: UnitOfWork, agent_id: uuid.UUID, address: str,
+                    field: str = "address") -> Wallet:
+    """The agent's live wallet, in the caller's transaction: one live wallet per agent, one
+    agent per wallet (``field`` names the address in a refusal)."""
+    owner = uow.live_wallets.owner_of(address)
+    if owner is not None:
+        raise InvalidInput(field, f"already used by agent {owner}")
+    current = uow.wallets.for_agent(agent_id, "live")
+    if current is not None:
+        raise InvalidInput("agent", f"already has live wallet {current.wallet_address}")
+    wallet = Wallet(address, agent_id, "live")
+    uow.wallets.add(wallet)
+    return wallet
 
 
 def deposit(uow: UnitOfWork, wallet: Wallet, amount_sol: Decimal, clock: Clock) -> Transaction:

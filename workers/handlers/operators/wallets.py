@@ -10,7 +10,7 @@ from domain.errors import InvalidInput
 from domain.money import sol
 from domain.ports import Clock, UnitOfWork
 from domain.wallets import Wallet
-from workers.handlers.operators.agents import deposit
+from workers.handlers.operators.agents import add_live_wallet, deposit
 
 
 def list_wallets(uow: UnitOfWork, loaded: Mapping[str, str]) -> list[dict[str, object]]:
@@ -37,14 +37,7 @@ def assign(uow: UnitOfWork, agent_id: uuid.UUID, address: str, loaded: Container
         raise InvalidInput("address", "not the address of a loaded wallet (WALLET_n)")
     with uow:
         uow.agents.get(agent_id)
-        owner = uow.live_wallets.owner_of(address)
-        if owner is not None:
-            raise InvalidInput("address", f"already used by agent {owner}")
-        current = uow.wallets.for_agent(agent_id, "live")
-        if current is not None:
-            raise InvalidInput("agent", f"already has live wallet {current.wallet_address}")
-        wallet = Wallet(address, agent_id, "live")
-        uow.wallets.add(wallet)
+        wallet = add_live_wallet(uow, agent_id, address)
         if deposit_sol > 0 and clock is not None:
             deposit(uow, wallet, deposit_sol, clock)
         uow.commit()
