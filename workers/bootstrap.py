@@ -4,50 +4,44 @@ use case's dependencies (``Deps``) from it.
 
 Nothing here runs at import time; ``Container`` builds each dependency on first use, so a
 forked Celery child builds its own engine and Redis pool after the fork (``container()``
-notices the new pid). The Celery app registers how tasks are sent (``use_sender``): this
-module never imports ``workers.celery_app``, which imports it.
+notices the new pid). Each dependency also imports its libraries on first use: a command
+that only queries the database loads SQLAlchemy, not httpx, Redis, solders or Celery
+(``make bench`` times ``fleet agents list``); the Celery app calls ``preload()`` so a
+worker's children still inherit every adapter already imported. The Celery app registers
+how tasks are sent (``use_sender``): this module never imports ``workers.celery_app``, which
+imports it.
 """
 
 from __future__ import annotations
 
+import importlib
 import os
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import cached_property
+from typing import TYPE_CHECKING
 from urllib.parse import parse_qsl, urlencode
 
-import httpx
-import redis
-from sqlalchemy import Engine
-from sqlalchemy.orm import Session, sessionmaker
+if TYPE_CHECKING:
+    import httpx
+    import redis
+    from sqlalchemy import Engine
+    from sqlalchemy.orm import Session, sessionmaker
 
-from domain.agents import TokenMetrics
-from domain.money import install_context
-from domain.ports import PriceFeed, UnitOfWork
-from persistence import schema
-from persistence.cache import Cache
-from persistence.db import PoolConfig, make_engine, make_session_factory
-from persistence.unit_of_work import SqlAlchemyUnitOfWork
-from workers.adapters.http import RedisCooldown, RetryPolicy
-from workers.adapters.jupiter import JupiterClient
-from workers.adapters.live_venue import ChainVenue
-from workers.adapters.market_data import MetricsSource as MarketMetrics
-from workers.adapters.market_data import make_metrics_source
-from workers.adapters.paper import PaperSwapExecutor
-from workers.adapters.price_impact import make_impact_model
-from workers.adapters.prices import (
-    DexScreenerPriceFeed,
-    JupiterPriceFeed,
-    ReplayPriceFeed,
-    StaticPriceFeed,
-)
-from workers.adapters.solana_rpc import SolanaRpc
-from workers.adapters.wallets import WalletRegistry, load_wallets, redaction_strings
-from workers.handlers.shared.deps import Deps, LiveConfig, Policy
-from workers.logging import configure_logging, register_secrets
-from workers.settings import Settings, get_settings
+    from domain.agents import TokenMetrics
+    from domain.ports import PriceFeed, UnitOfWork
+    from persistence.cache import Cache
+    from workers.adapters.http import RetryPolicy
+    from workers.adapters.jupiter import JupiterClient
+    from workers.adapters.live_venue import ChainVenue
+    from workers.adapters.market_data import MetricsSource as MarketMetrics
+    from workers.adapters.paper import PaperSwapExecutor
+    from workers.adapters.solana_rpc import SolanaRpc
+    from workers.adapters.wallets import WalletRegistry
+    from workers.handlers.shared.deps import Deps
+    from workers.settings import Settings
 
 REPLAY_START_KEY = "sf:replay:start"
 LIVE_KEYS = "sf:live:keys"  # the wallet addresses a live worker holds keys for (live_worker)
@@ -172,41 +166,64 @@ class Container:
 
     @cached_property
     def engine(self) -> Engine:
+        from persistence.db import PoolConfig, make_engine
+
         s = self.settings
         return make_engine(self.urls.database_url,
                            PoolConfig(s.db_pool_size, s.db_max_overflow, s.db_pool_timeout))
 
     @cached_property
     def session_factory(self) -> sessionmaker[Session]:
+        from persistence.db import make_session_factory
+
         return make_session_factory(self.engine)
 
     @cached_property
     def redis(self) -> redis.Redis:
+        import redis
+
         return redis.Redis.from_url(self.urls.redis_url, decode_responses=True,
                                     health_check_interval=30)
 
     def uow(self) -> UnitOfWork:
+        from persistence.unit_of_work import SqlAlchemyUnitOfWork
+
         return SqlAlchemyUnitOfWork(self.session_factory)
 
     def require_schema_at_head(self) -> None:
+        from persistence import schema
+
         schema.require_head(self.engine)
 
     @cached_property
     def http(self) -> httpx.Client:
+        import httpx
+
         return httpx.Client(timeout=self.settings.http_timeout_seconds)
 
     @cached_property
     def http_policy(self) -> RetryPolicy:
         """Every HTTP adapter's retries; a 429 pauses the whole fleet's calls to that API."""
+        from workers.adapters.http import RedisCooldown, RetryPolicy
+
         return RetryPolicy(max_attempts=self.settings.http_max_attempts,
                            cooldown=RedisCooldown(self.redis))
 
     @cached_property
     def cache(self) -> Cache:
+        from persistence.cache import Cache
+
         return Cache(self.redis)
 
     @cached_property
     def prices(self) -> PriceFeed:
+        from workers.adapters.prices import (
+            DexScreenerPriceFeed,
+            JupiterPriceFeed,
+            ReplayPriceFeed,
+            StaticPriceFeed,
+        )
+
         s, policy = self.settings, self.http_policy
         if s.price_feed == "jupiter":
             return JupiterPriceFeed(self.http, self.clock, url=s.jupiter_price_url,
@@ -227,6 +244,9 @@ class Container:
 
     @cached_property
     def paper(self) -> PaperSwapExecutor:
+        from workers.adapters.paper import PaperSwapExecutor
+        from workers.adapters.price_impact import make_impact_model
+
         s = self.settings
         return PaperSwapExecutor(slippage_bps=s.paper_slippage_bps,
                                  protocol_fee_bps=s.paper_protocol_fee_bps,
@@ -237,22 +257,31 @@ class Container:
     def wallets(self) -> WalletRegistry:
         """``WALLET_n`` keys, loaded once per process; their text forms are registered with
         the log redaction. Problems are logged by variable name only (never the value)."""
+        from workers.adapters.wallets import load_wallets, redaction_strings
+        from workers.logging import register_secrets
+
         registry = load_wallets(os.environ)
         register_secrets(redaction_strings(registry))
         return registry
 
     @cached_property
     def jupiter(self) -> JupiterClient:
+        from workers.adapters.jupiter import JupiterClient
+
         s = self.settings
         return JupiterClient(self.http, base_url=s.jupiter_swap_url, api_key=s.jupiter_api_key,
                              policy=self.http_policy, lookup_tables=self.rpc)
 
     @cached_property
     def rpc(self) -> SolanaRpc:
+        from workers.adapters.solana_rpc import SolanaRpc
+
         return SolanaRpc(self.settings.rpc_url, self.http, policy=self.http_policy)
 
     @cached_property
     def venue(self) -> ChainVenue:
+        from workers.adapters.live_venue import ChainVenue
+
         def announced(address: str) -> bool:
             return bool(self.redis.sismember(LIVE_KEYS, address))
 
@@ -265,6 +294,9 @@ class Container:
     @cached_property
     def deps(self) -> Deps:
         """Every use case's dependencies (the one wiring of this process)."""
+        from workers.adapters.market_data import make_metrics_source
+        from workers.handlers.shared.deps import Deps, LiveConfig, Policy
+
         s = self.settings
         policy = Policy(max_open_positions=s.max_open_positions,
                         fanout_chunk_size=s.fanout_chunk_size,
@@ -290,6 +322,23 @@ class Container:
             self.redis.close()
 
 
+# What ``Container`` imports on first use, beyond the database: ``preload()`` imports it
+# up front where start-up time does not matter and the first task's does (Celery workers).
+ADAPTER_MODULES = (
+    "httpx", "redis", "persistence.cache", "persistence.unit_of_work",
+    "workers.adapters.http", "workers.adapters.jupiter", "workers.adapters.live_venue",
+    "workers.adapters.market_data", "workers.adapters.paper", "workers.adapters.price_impact",
+    "workers.adapters.prices", "workers.adapters.solana_rpc", "workers.adapters.wallets",
+    "workers.handlers.shared.deps",
+)
+
+
+def preload() -> None:
+    """Import every adapter now (a Celery worker's parent, before it forks its pool)."""
+    for name in ADAPTER_MODULES:
+        importlib.import_module(name)
+
+
 _container: Container | None = None
 
 
@@ -297,6 +346,10 @@ def container(settings: Settings | None = None) -> Container:
     """This process's container, built on first use (and again after a fork)."""
     global _container
     if _container is None or _container._pid != os.getpid():
+        from domain.money import install_context
+        from workers.logging import configure_logging
+        from workers.settings import get_settings
+
         s = settings or get_settings()
         install_context()
         configure_logging(s.log_format, s.log_level)

@@ -10,7 +10,14 @@ from celery import Celery
 from celery.signals import worker_init, worker_process_init
 from kombu import Queue
 
-from workers.bootstrap import celery_broker_url, container, reset, resolve_urls, use_sender
+from workers.bootstrap import (
+    celery_broker_url,
+    container,
+    preload,
+    reset,
+    resolve_urls,
+    use_sender,
+)
 from workers.broker import fleet_broker_url
 from workers.ingest import task_json
 from workers.schedule import beat_schedule
@@ -38,6 +45,7 @@ def _send(name: str, args: list[object]) -> None:
 
 
 use_sender(_send)  # how the composition root's TaskQueue reaches the workers
+preload()  # the pool's children inherit every adapter imported, as a worker always did
 
 
 def celery_config() -> dict[str, Any]:

@@ -6,8 +6,10 @@ no command starts the embedded servers again."""
 
 from __future__ import annotations
 
+import json
 import socket
 import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -15,7 +17,7 @@ import pytest
 from sqlalchemy import Engine, text
 
 from tests.integration.live_support import SECRET_B58
-from tests.integration.test_ops import fleet, fleet_env, free_port
+from tests.integration.test_ops import ROOT, fleet, fleet_env, free_port
 from tests.services import create_database, drop_database
 from workers.embedded import STOPPED_MARKER, allow_start, stop_embedded
 
@@ -160,3 +162,25 @@ def test_a_database_behind_head_is_refused_in_one_line(servers, redis_url: str, 
         drop_database(servers.admin_database_url, empty)
     line = one_error_line(result)
     assert result.returncode == 3 and "fleet db upgrade" in line and "empty state" in line
+
+
+# What only a network, queue or chain call needs: a listing must not pay for it at start-up
+# (workers/bootstrap.py builds and imports each dependency on first use; make bench times it).
+NOT_FOR_A_LISTING = ("httpx", "redis", "solders", "celery", "kombu", "alembic",
+                     "workers.adapters", "workers.handlers.shared.deps")
+
+
+def test_a_listing_imports_only_what_a_database_query_needs(database_url: str, redis_url: str,
+                                                            clean_db: Engine,
+                                                            tmp_path: Path) -> None:
+    code = ("import json, sys\nfrom typer.main import get_command\nfrom workers.cli import app\n"
+            "get_command(app).main(['agents', 'list', '--json'], standalone_mode=False)\n"
+            "print(json.dumps(sorted(sys.modules)))")
+    out = subprocess.run([sys.executable, "-c", code], env=fleet_env(database_url, redis_url,
+                                                                     tmp_path),
+                         cwd=ROOT, capture_output=True, text=True, timeout=60, check=True)
+    loaded = json.loads(out.stdout.splitlines()[-1])
+    assert "sqlalchemy" in loaded and "persistence.queries" in loaded  # it did query
+    heavy = sorted({m for m in loaded for h in NOT_FOR_A_LISTING
+                    if m == h or m.startswith(h + ".")})
+    assert heavy == []

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import signal
 import threading
-from wsgiref.simple_server import WSGIRequestHandler, make_server
 
 import typer
 
@@ -14,14 +13,11 @@ from workers.cli.common import container, err_console, fail, process_logs
 from workers.cli.failures import UNAVAILABLE
 
 
-class _Quiet(WSGIRequestHandler):
-    def log_message(self, format: str, *args: object) -> None:
-        return  # one line per scrape would drown the logs
-
-
 def metrics(host: str = typer.Option("127.0.0.1", "--host"),
             port: int = typer.Option(9108, "--port")) -> None:
     """Serve /metrics for Prometheus (the events of every process and the fleet's state)."""
+    from wsgiref.simple_server import WSGIRequestHandler, make_server  # not for --help
+
     from prometheus_client import make_wsgi_app
 
     from workers import metrics as fleet_metrics
@@ -31,6 +27,10 @@ def metrics(host: str = typer.Option("127.0.0.1", "--host"),
     if fleet_metrics.multiproc_dir() is None:
         err_console.print("note: PROMETHEUS_MULTIPROC_DIR is not set: only the fleet's state "
                           "is exported (set it to the directory the workers write to)")
+    class _Quiet(WSGIRequestHandler):
+        def log_message(self, format: str, *args: object) -> None:
+            return  # one line per scrape would drown the logs
+
     app = make_wsgi_app(fleet_metrics.registry(FleetState(rt)))
     try:
         server = make_server(host, port, app, handler_class=_Quiet)
