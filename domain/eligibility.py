@@ -28,14 +28,15 @@ def ineligibility_reasons(
     vocabulary: Vocabulary = DEFAULT_VOCABULARY,
 ) -> list[str]:
     """Every reason ``agent`` may not act on ``signal``, in the order of docs/rules.md §2; empty =
-    eligible. Exit signals (the vocabulary's, default ``sell``) apply the user and automation
-    rules only."""
+    eligible. Exit signals (the vocabulary's, default ``sell``) and an operator's manual buy
+    (``signal.manual``: the operator chose the agent and the token) apply the user and
+    automation rules only."""
     reasons: list[str] = []
     if signal.user_id is not None and signal.user_id != agent.user_id:
         reasons.append(OTHER_USER)
     if not agent.automation_on:
         reasons.append(AUTOMATION_PAUSED)
-    if vocabulary.is_exit(signal.signal_type):
+    if vocabulary.is_exit(signal.signal_type) or signal.manual:
         return reasons
     rules = config.signals
     if signal.signal_strength < rules.min_score:

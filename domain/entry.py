@@ -23,6 +23,7 @@ WALLET_NOT_LOADED = "wallet_not_loaded"
 PRICE_UNAVAILABLE = "price_unavailable"
 POSITION_EXISTS = "position_exists"
 NO_POSITION = "no_position"
+MANUAL_BUY = "manual_buy"  # the reason on a manual buy's added-buy decision
 
 
 @dataclass(frozen=True)
@@ -115,6 +116,38 @@ def plan_size(facts: Facts, rng: random.Random) -> Open | Skip:
         return Open(sizing.position_size(facts.balance, facts.config, rng).size)
     except SizingError as exc:
         return Skip(exc.reason)
+
+
+def decide_manual(facts: Facts, amount_sol: Decimal | None,
+                  rng: random.Random) -> EntryDecision:
+    """An operator's manual buy (docs/rules.md §3 "Manual buy"): a signal's wallet, price and
+    position-count checks; the operator's ``amount_sol`` (None: the size §4 gives, with its
+    balance checks) must fit the balance. Into an open position it is an added buy, written
+    as a DCA, whatever the DCA rules say: the operator decided it."""
+    skip = _wallet_skip(facts)
+    if skip is not None:
+        return skip
+    if facts.price is None:
+        return Skip(PRICE_UNAVAILABLE)
+    if amount_sol is None:
+        planned = plan_size(facts, rng)
+        if isinstance(planned, Skip) or facts.position is None:
+            return planned
+        return _added(facts.position, planned.size)
+    # A live buy's fees are not known before it lands: keep a margin for them (as a DCA).
+    if facts.balance <= 0 or amount_sol > facts.balance or (
+            facts.live and amount_sol >= facts.balance):
+        return Skip(sizing.INSUFFICIENT_BALANCE)
+    if facts.position is not None:
+        return _added(facts.position, amount_sol)
+    if facts.open_count >= facts.max_open_positions:
+        return Skip(sizing.MAX_POSITIONS)
+    return Open(amount_sol)
+
+
+def _added(position: Position, amount_sol: Decimal) -> Dca:
+    return Dca(position, amount_sol, dca.DcaDecision(True, None, amount_sol, MANUAL_BUY,
+                                                     position.dca_count))
 
 
 def decide_exit_signal(facts: Facts) -> ExitDecision:

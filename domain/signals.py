@@ -30,8 +30,18 @@ class Signal:
     source: str | None = None
     idempotency_key: str | None = None
     user_id: uuid.UUID | None = None
+    # A manual buy (``fleet trades buy``, docs/rules.md §3): the one agent it is for and the
+    # SOL it spends (None: the agent's rules size it). Never read from a provider's payload.
+    agent_id: uuid.UUID | None = None
+    amount_sol: Decimal | None = None
     # Whether a type enters or exits is the deployment's vocabulary (domain/vocabulary.py),
     # not the signal's: ask ``vocabulary.is_exit(signal.signal_type)``.
+
+    @property
+    def manual(self) -> bool:
+        """An operator's buy for one agent: eligibility rules 3–6 (docs/rules.md §2) and the
+        DCA rules do not apply to it."""
+        return self.agent_id is not None
 
 
 def _text(field: str, raw: object, max_len: int) -> str:

@@ -192,6 +192,7 @@ class TradingSignal(Base):
         # Idempotency per channel and caller (README "Guarantees"): `http:<user id>`,
         # `stream` or `task`; the same key in another namespace is an unrelated signal.
         UniqueConstraint("idempotency_namespace", "idempotency_key"),
+        CheckConstraint("amount_sol > 0", name="amount_sol_positive"),
     )
 
     id: Mapped[int] = mapped_column(BigInteger, Identity(always=False), primary_key=True)
@@ -204,6 +205,11 @@ class TradingSignal(Base):
     user_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True), index=True)
     idempotency_key: Mapped[str | None] = mapped_column(String(128))
     idempotency_namespace: Mapped[str] = mapped_column(String(64))
+    # A manual buy (`fleet trades buy`, docs/rules.md §3): the one agent it is for and the
+    # SOL it spends (NULL: the agent's rules size it). Both NULL for a provider's signal.
+    agent_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("agents.id", ondelete="CASCADE"))
+    amount_sol: Mapped[Decimal | None] = mapped_column(SolNumeric)
     status: Mapped[str] = mapped_column(SignalStatus, server_default="pending")
     eligible_agents: Mapped[int | None] = mapped_column(Integer)
     received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True),

@@ -136,15 +136,17 @@ class FakeAgents(_Repo):
         return self._row(agent_id)
 
     def candidates(self, *, user_id: uuid.UUID | None, holding_token: str | None = None,
-                   not_executed_for: int | None = None
+                   not_executed_for: int | None = None, agent_id: uuid.UUID | None = None
                    ) -> list[tuple[Agent, StoredConfig]]:
         """As the SQL: not archived, automation on for its mode, the user's, holding the
-        token (exits), without an execution of the signal; ordered by id."""
+        token (exits), the one agent of a manual buy, without an execution of the signal;
+        ordered by id."""
         holders = {p.agent_id for p in self.s.positions.values()
                    if p.token_address == holding_token}
         return [(a, c) for a, c in sorted(self.s.agents.values(), key=lambda r: r[0].id)
                 if a.archived_at is None and a.automation_on
                 and (user_id is None or a.user_id == user_id)
+                and (agent_id is None or a.id == agent_id)
                 and (holding_token is None or a.id in holders)
                 and (not_executed_for is None
                      or (not_executed_for, a.id) not in self.s.executions)]

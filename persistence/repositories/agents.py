@@ -121,10 +121,11 @@ class AgentRepository:
         return _agent(row), stored_config(row.config_text)
 
     def candidates(self, *, user_id: uuid.UUID | None, holding_token: str | None = None,
-                   not_executed_for: int | None = None,
+                   not_executed_for: int | None = None, agent_id: uuid.UUID | None = None,
                    ) -> list[tuple[Agent, StoredConfig]]:
         """Agents a signal may reach, filtered set-based in SQL (docs/rules.md §2 rules 1–2, and for
-        exit signals, holding the token); the config rules are the domain's to apply."""
+        exit signals, holding the token; ``agent_id``: a manual buy's one agent); the config
+        rules are the domain's to apply."""
         live = m.Agent.trading_mode == "live"
         stmt = select(*_AGENT_COLUMNS, CONFIG_TEXT).where(
             m.Agent.archived_at.is_(None),
@@ -132,6 +133,8 @@ class AgentRepository:
                 and_(~live, m.Agent.automated_trading_simulation)))
         if user_id is not None:
             stmt = stmt.where(m.Agent.user_id == user_id)
+        if agent_id is not None:
+            stmt = stmt.where(m.Agent.id == agent_id)
         if holding_token is not None:
             stmt = stmt.where(exists().where(m.AgentPosition.agent_id == m.Agent.id,
                                              m.AgentPosition.token_address == holding_token))

@@ -22,12 +22,11 @@ from persistence import models as m
 _CLAIM_REASON = "in_progress"
 
 
-
-
 _SIGNAL_COLUMNS = (
     m.TradingSignal.id, m.TradingSignal.token_address, m.TradingSignal.signal_type,
     m.TradingSignal.signal_strength, m.TradingSignal.symbol, m.TradingSignal.activation_reason,
     m.TradingSignal.source, m.TradingSignal.idempotency_key, m.TradingSignal.user_id,
+    m.TradingSignal.agent_id, m.TradingSignal.amount_sol,
     m.TradingSignal.status, m.TradingSignal.received_at,
 )
 
@@ -38,6 +37,7 @@ def _stored(row: Any) -> StoredSignal:
         signal_strength=row.signal_strength, symbol=row.symbol,
         activation_reason=row.activation_reason, source=row.source,
         idempotency_key=row.idempotency_key, user_id=row.user_id,
+        agent_id=row.agent_id, amount_sol=row.amount_sol,
     )
     return StoredSignal(id=row.id, signal=signal, status=row.status, received_at=row.received_at)
 
@@ -50,6 +50,7 @@ def _row(signal: Signal, namespace: str) -> dict[str, Any]:
             "signal_strength": signal.signal_strength, "symbol": signal.symbol,
             "activation_reason": signal.activation_reason, "source": signal.source,
             "idempotency_key": signal.idempotency_key, "user_id": signal.user_id,
+            "agent_id": signal.agent_id, "amount_sol": signal.amount_sol,
             "idempotency_namespace": namespace}
 
 

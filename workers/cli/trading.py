@@ -1,5 +1,5 @@
-"""``fleet report`` (performance), ``fleet positions close ID`` and ``fleet positions write-off
-ID`` (docs/rules.md §14, §10, §11)."""
+"""``fleet report`` (performance), ``fleet trades buy AGENT TOKEN_MINT``, ``fleet positions close
+ID`` and ``fleet positions write-off ID`` (docs/rules.md §14, §3, §10, §11)."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import dataclasses
 import re
 import uuid
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -26,6 +27,7 @@ from workers.cli.common import (
 )
 
 if TYPE_CHECKING:
+    from workers.handlers.operators.manual_buy import Bought
     from workers.handlers.operators.report import AgentReport
     from workers.handlers.shared.deps import Deps
     from workers.plots import Plotted
@@ -171,3 +173,60 @@ def write_off(position_id: str = typer.Argument(..., metavar="ID",
         raise typer.Exit(1)
     console.print(f"written off {found}; burn transaction {result.burn_transaction_id}, "
                   f"PnL {f.amount(result.profit_loss_sol)} SOL", highlight=False)
+
+
+def buy(agent: str = typer.Argument(..., metavar="AGENT", help="the agent's name or id"),
+        token: str = typer.Argument(..., metavar="TOKEN_MINT", help="the token's mint address"),
+        amount: str | None = typer.Option(
+            None, "--sol", metavar="AMOUNT",
+            help="SOL to spend, fees on top (default: the size the agent's rules give)"),
+        reason: str | None = typer.Option(None, "--reason", help="why (kept on the signal)"),
+        symbol: str | None = typer.Option(None, "--symbol", help="the token's symbol"),
+        as_json: bool = JsonOpt) -> None:
+    """Buy a token for one agent now: stored as a signal for that agent alone, with your
+    size, and executed as a signal is (a live agent's buy goes to the live worker). Refused,
+    changing nothing, when the agent is unknown, paused or archived, the mint or the amount is
+    bad, no price is known, or the balance does not cover it."""
+    from workers.cli.agents import resolve_agent
+    from workers.handlers.operators.manual_buy import BuyOrder, manual_buy
+
+    with errors():
+        rt = container()
+        with rt.session_factory() as s:
+            agent_id = resolve_agent(s, agent)
+        assert agent_id is not None
+        bought = manual_buy(BuyOrder(agent_id, token.strip(), amount, reason, symbol), rt.deps)
+    if as_json:
+        import json
+
+        typer.echo(json.dumps(_bought_row(bought, token)))
+    else:
+        console.print(_bought_line(bought, symbol or token), highlight=False)
+    if bought.status not in ("EXECUTED", "PENDING"):
+        raise typer.Exit(1)
+
+
+def _bought_row(b: Bought, token: str) -> dict[str, Any]:
+    return {"signal_id": b.signal_id, "agent_id": str(b.agent.id), "agent_name": b.agent.name,
+            "token_address": token, "status": b.status, "action": b.action,
+            "reason": b.reason, "transaction_id": None if b.transaction_id is None
+            else str(b.transaction_id), "sol_balance": str(b.sol_balance),
+            "holding": str(b.holding)}
+
+
+def _bought_line(b: Bought, token: str) -> str:
+    name = b.agent.name
+    if b.status == "PENDING":
+        return (f"live buy of {token} for {name} submitted (signal {b.signal_id}): the live "
+                "worker signs and sends it; `fleet positions` shows it once confirmed")
+    if b.status != "EXECUTED":
+        return (f"not bought: {b.reason} (signal {b.signal_id}, `fleet executions --signal "
+                f"{b.signal_id}`)")
+    added = "added to the position" if b.action == "dca" else "opened a position"
+    return (f"bought {token} for {name}: {added}, {f.amount(b.holding)} tokens held, "
+            f"balance {_exact(b.sol_balance)} SOL (transaction {b.transaction_id}, "
+            f"signal {b.signal_id})")
+
+
+def _exact(value: Decimal) -> str:
+    return format(value.normalize(), "f")

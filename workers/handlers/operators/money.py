@@ -42,16 +42,16 @@ class Moved:
     balance_sol: Decimal  # the wallet's SOL balance after the move
 
 
-def parse_amount(text: object) -> Decimal:
-    """A SOL amount > 0 with at most 8 decimals (the ledger's scale), named ``amount``."""
-    amount = to_decimal(text, "amount")
+def parse_amount(text: object, field: str = "amount") -> Decimal:
+    """A SOL amount > 0 with at most 8 decimals (the ledger's scale), named ``field``."""
+    amount = to_decimal(text, field)
     if amount <= 0:
-        raise InvalidInput("amount", "must be more than 0 SOL")
+        raise InvalidInput(field, "must be more than 0 SOL")
     if sol(amount) != amount:
-        raise InvalidInput("amount", "has more than 8 decimals (1 lamport = 0.000000001 SOL "
-                                     "is below the ledger's 0.00000001)")
+        raise InvalidInput(field, "has more than 8 decimals (1 lamport = 0.000000001 SOL "
+                                  "is below the ledger's 0.00000001)")
     if amount > MAX_MOVE_SOL:
-        raise InvalidInput("amount", f"must be at most {MAX_MOVE_SOL} SOL")
+        raise InvalidInput(field, f"must be at most {MAX_MOVE_SOL} SOL")
     return amount
 
 

@@ -88,6 +88,17 @@ def facts_for(turn: Turn, agent: Agent, config: TradingConfig,
     return Facts(config, now, True, key_loaded, live, price, balance, position, count, max_open)
 
 
+def decide(turn: Turn, facts: Facts) -> Open | Dca | Close | Skip:
+    """``domain.entry``'s decision for this turn: an exit signal, an operator's manual buy (its
+    own size, no DCA rules), or an entry signal."""
+    rng, signal = turn.deps.policy.rng, turn.signal
+    if turn.exit:
+        return entry.decide_exit_signal(facts)
+    if signal.manual:
+        return entry.decide_manual(facts, signal.amount_sol, rng)
+    return entry.decide_entry(facts, rng)
+
+
 def take_turn(turn: Turn, agent: Agent, config: TradingConfig) -> Outcome:
     # Read under the agent lock: archived or paused after the fan-out chose it (§11).
     if agent.archived_at is not None:
@@ -96,8 +107,7 @@ def take_turn(turn: Turn, agent: Agent, config: TradingConfig) -> Outcome:
         return skipped(agent.id, AUTOMATION_PAUSED)
     wallet = turn.uow.wallets.for_agent(agent.id, agent.trading_mode)
     facts = facts_for(turn, agent, config, wallet)
-    decision = (entry.decide_exit_signal(facts) if turn.exit
-                else entry.decide_entry(facts, turn.deps.policy.rng))
+    decision = decide(turn, facts)
     if isinstance(decision, Skip):
         return skipped(agent.id, decision.reason)
     assert wallet is not None  # the decisions skip an agent without a wallet

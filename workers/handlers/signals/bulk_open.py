@@ -1,8 +1,8 @@
 """The fan-out hot path: open positions for a whole chunk of simulation agents with a
 handful of set-based statements. It decides with the same ``domain.entry`` rules and builds
 positions with the same ``trades.opening`` as the per-agent path. Agents it does not decide
-here (exit signals, an open position to DCA into, live mode, a missing wallet or price, an
-invalid config) are left, claimed and locked, for the per-agent path in the same
+here (exit signals, a manual buy, an open position to DCA into, live mode, a missing wallet
+or price, an invalid config) are left, claimed and locked, for the per-agent path in the same
 transaction."""
 
 from __future__ import annotations
@@ -44,7 +44,8 @@ def open_in_bulk(uow: UnitOfWork, signal_id: int, signal: Signal,
                  deps: Deps) -> Chunk:
     claimed = uow.bulk.claim_executions(signal_id, agent_ids)
     chunk = Chunk(duplicates=[a for a in sorted(set(agent_ids)) if a not in claimed])
-    if deps.vocabulary.is_exit(signal.signal_type) or quote is None or not claimed:
+    if (deps.vocabulary.is_exit(signal.signal_type) or signal.manual or quote is None
+            or not claimed):
         chunk.rest = sorted(claimed)
         return chunk
     locked = uow.bulk.lock_agents(claimed)

@@ -34,7 +34,7 @@ def fan_out(signal_id: int, deps: Deps) -> int:
         exit_ = deps.vocabulary.is_exit(signal.signal_type)
         candidates = uow.agents.candidates(
             user_id=signal.user_id, holding_token=signal.token_address if exit_ else None,
-            not_executed_for=signal_id)
+            not_executed_for=signal_id, agent_id=signal.agent_id)
         eligible = _eligible(signal, candidates, deps)
         done = uow.executions.count_for_signal(signal_id)
         uow.signals.mark_dispatched(signal_id, done + len(eligible), deps.clock.now())
@@ -65,7 +65,7 @@ def _eligible(signal: Signal, candidates: Sequence[tuple[Agent, StoredConfig]],
         except InvalidConfig:
             log.warning("signal.agent_config_invalid", agent_id=str(agent.id))
             continue
-        if not fetched and not exit_ and config.signals.has_metric_bounds:
+        if not fetched and not exit_ and not signal.manual and config.signals.has_metric_bounds:
             metrics, fetched = deps.metrics.metrics_for(signal.token_address), True
         reasons = ineligibility_reasons(agent, config, signal, metrics, deps.vocabulary)
         if reasons:
