@@ -199,23 +199,24 @@ def buy(agent: str = typer.Argument(..., metavar="AGENT", help="the agent's name
     if as_json:
         import json
 
-        typer.echo(json.dumps(_bought_row(bought, token)))
+        typer.echo(json.dumps(_bought_row(bought)))
     else:
-        console.print(_bought_line(bought, symbol or token), highlight=False)
+        typer.echo(_bought_line(bought))
     if bought.status not in ("EXECUTED", "PENDING"):
         raise typer.Exit(1)
 
 
-def _bought_row(b: Bought, token: str) -> dict[str, Any]:
+def _bought_row(b: Bought) -> dict[str, Any]:
+    """Every field at full precision (amounts as exact decimal strings)."""
     return {"signal_id": b.signal_id, "agent_id": str(b.agent.id), "agent_name": b.agent.name,
-            "token_address": token, "status": b.status, "action": b.action,
-            "reason": b.reason, "transaction_id": None if b.transaction_id is None
-            else str(b.transaction_id), "sol_balance": str(b.sol_balance),
-            "holding": str(b.holding)}
+            "token_address": b.token_address, "symbol": b.symbol, "status": b.status,
+            "action": b.action, "reason": b.reason,
+            "transaction_id": None if b.transaction_id is None else str(b.transaction_id),
+            "sol_balance": str(b.sol_balance), "holding": str(b.holding)}
 
 
-def _bought_line(b: Bought, token: str) -> str:
-    name = b.agent.name
+def _bought_line(b: Bought) -> str:
+    name, token = b.agent.name, b.symbol or b.token_address
     if b.status == "PENDING":
         return (f"live buy of {token} for {name} submitted (signal {b.signal_id}): the live "
                 "worker signs and sends it; `fleet positions` shows it once confirmed")

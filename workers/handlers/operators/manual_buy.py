@@ -79,6 +79,8 @@ class Bought:
     transaction_id: uuid.UUID | None
     sol_balance: Decimal  # the wallet's SOL after the buy (before a live swap lands)
     holding: Decimal  # tokens held in the position after the buy (0: none open)
+    token_address: str
+    symbol: str | None  # the position's (or the order's) symbol
 
 
 def manual_buy(order: BuyOrder, deps: Deps) -> Bought:
@@ -201,13 +203,16 @@ def _result(signal_id: int, agent: Agent, signal: Signal, deps: Deps) -> Bought:
         execution = next((e for e in uow.executions.for_signal(signal_id)
                           if e.agent_id == agent.id), None)
         wallet = uow.wallets.for_agent(agent.id, agent.trading_mode)
-        cash, held = Decimal(0), Decimal(0)
+        cash, position = Decimal(0), None
         if wallet is not None:
             cash = uow.balances.get(wallet.wallet_address, SOL_MINT)
             position = uow.positions.find_open(agent.id, wallet.wallet_address,
                                                signal.token_address)
-            held = Decimal(0) if position is None else position.holding
-    if execution is None:  # paused or archived between the look and the fan-out
-        return Bought(signal_id, agent, "SKIPPED", "none", "not_eligible", None, cash, held)
-    return Bought(signal_id, agent, execution.status, execution.action, execution.reason,
-                  execution.transaction_id, cash, held)
+    held = Decimal(0) if position is None else position.holding
+    symbol = signal.symbol if position is None else position.token_symbol or signal.symbol
+    # None: paused or archived between the look and the fan-out, so it reached nobody
+    status, action, reason, tx = ("SKIPPED", "none", "not_eligible", None) if (
+        execution is None) else (execution.status, execution.action, execution.reason,
+                                 execution.transaction_id)
+    return Bought(signal_id, agent, status, action, reason, tx, sol_balance=cash,
+                  holding=held, token_address=signal.token_address, symbol=symbol)
