@@ -204,6 +204,7 @@ def test_the_stored_type_is_an_entry_of_the_deployments_vocabulary() -> None:
     assert entry_type(Vocabulary(entry=("long", "buy"), exit=("sell",))) == "long"
     assert entry_type(Vocabulary(entry=(), exit=("sell",), any_entry=True)) == "buy"
     assert entry_type(Vocabulary(entry=(), exit=("buy",), any_entry=True)) == "manual_buy"
+    assert entry_type(Vocabulary(entry=("long",), exit=("manual_buy",))) == "long"
     f = Fleet().use(vocabulary=Vocabulary(entry=("long",), exit=("sell",)))
     agent = f.agent(D(5))
     f.deps = dataclasses.replace(f.deps, prices=FakePriceFeed(quote()))

@@ -119,8 +119,8 @@ def read_order(order: BuyOrder, vocabulary: Vocabulary) -> Signal:
 
 def entry_type(vocabulary: Vocabulary) -> str:
     """The signal type a manual buy is stored with: the deployment's first entry type."""
-    return next(t for t in (*vocabulary.entry, "buy", "manual_buy")
-                if vocabulary.action(t) == "entry")
+    return next((t for t in (*vocabulary.entry, "buy") if vocabulary.action(t) == "entry"),
+                "manual_buy")  # whatever the type, a manual buy is never an exit (Turn.exit)
 
 
 def precheck(uow: UnitOfWork, deps: Deps, agent_config: tuple[Agent, StoredConfig],

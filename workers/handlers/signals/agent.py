@@ -55,8 +55,8 @@ class Turn:
 
     @property
     def exit(self) -> bool:
-        """An exit signal in this deployment's vocabulary."""
-        return self.deps.vocabulary.is_exit(self.signal.signal_type)
+        """An exit signal in this deployment's vocabulary (a manual buy never is)."""
+        return not self.signal.manual and self.deps.vocabulary.is_exit(self.signal.signal_type)
 
     @property
     def order(self) -> Order:
