@@ -3,8 +3,9 @@ worker`` (signals, sweeps, maintenance) records each live swap's intent, and ``f
 --live`` — the only process holding WALLET_1 — signs the fake Jupiter's swaps and sends them
 to a real Solana runtime (LiteSVM behind a loopback JSON-RPC node, ``tests.live_fakes``;
 ``SIGNALFLEET_JUPITER_SWAP_URL`` / ``SIGNALFLEET_RPC_URL``). The operator's ``fleet
-positions close`` / ``write-off`` run as processes of their own. Every action leaves the
-ledger, balances and positions equal to what the chain holds, with the money invariants.
+positions close`` / ``write-off`` and ``fleet trades buy`` run as processes of their own.
+Every action leaves the ledger, balances and positions equal to what the chain holds, with
+the money invariants.
 The pair has a database of its own on the session's Redis server, so the e2e worker never
 sees these tasks."""
 
@@ -30,7 +31,7 @@ from persistence import models as m
 from persistence.cache import PRICES_KEY
 from tests.e2e.conftest import Proc, wait_for
 from tests.e2e.sweep_helpers import refresh_and_sweep, run_task, wait_idle
-from tests.e2e.test_operators_e2e import ok
+from tests.e2e.test_operators_e2e import fleet, ok
 from tests.e2e.test_pipeline import set_price
 from tests.integration.live_support import (
     FIXED,
@@ -354,3 +355,28 @@ def test_a_swap_whose_key_another_live_worker_holds_is_never_run_here(
                       60, "the swap failed once no worker holds the key")
     assert failed[0].signature is None and len(lv.chain.sent) == sent
     assert _executed(other, int(failed[0].signal_id)) == ("FAILED", "none", "wallet_not_loaded")
+
+
+def test_a_manual_live_buy_from_the_cli_is_signed_by_the_live_worker(
+        lv: Live, client: redis.Redis, live_env: dict[str, str]) -> None:
+    """``fleet trades buy`` in a process without keys records the intent on the signal path;
+    the live worker signs and sends it; a refused buy leaves no row."""
+    agent_id = lv.agent("e2e-manual")
+    set_price(client, "0.001")
+    out = ok(live_env, "trades", "buy", "e2e-manual", MINT, "--sol", "2", "--reason", "hand")
+    assert out.startswith(f"live buy of {MINT} for e2e-manual submitted (signal ")
+    [signal] = lv.rows(m.TradingSignal)
+    assert (signal.agent_id, signal.amount_sol) == (agent_id, Decimal(2))
+    assert wait_for(lambda: _executed(lv, signal.id), what="the manual live buy") == (
+        "EXECUTED", "open", None)
+    [swap] = [t for t in lv.rows(m.AgentTransaction) if t.transaction_type == "SWAP"]
+    assert (swap.input_amount, swap.output_amount, swap.signal_id) == (
+        Decimal(2), Decimal(2000), signal.id)
+    assert lv.chain.token_units(lv.address) == 2000 * UNITS
+    assert_chain_matches_ledger(lv, agent_id)
+    rows = {t: lv.rows(t) for t in (m.TradingSignal, m.SwapSubmission, m.AgentTransaction)}
+    done = fleet(live_env, "trades", "buy", "e2e-manual", MINT, "--sol",
+                 f"{lv.sol_balance(agent_id).normalize():f}")
+    assert done.returncode == 2 and "margin for its fees" in done.stderr
+    assert {t: lv.rows(t) for t in rows} == rows
+    assert_money_conserved(lv.engine)

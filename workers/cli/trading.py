@@ -187,6 +187,7 @@ def buy(agent: str = typer.Argument(..., metavar="AGENT", help="the agent's name
     size, and executed as a signal is (a live agent's buy goes to the live worker). Refused,
     changing nothing, when the agent is unknown, paused or archived, the mint or the amount is
     bad, no price is known, or the balance does not cover it."""
+    import workers.celery_app  # noqa: F401 -- registers how live.execute is enqueued
     from workers.cli.agents import resolve_agent
     from workers.handlers.operators.manual_buy import BuyOrder, manual_buy
 
