@@ -10,12 +10,17 @@ are narrowed by a relative hair so no rounding of the gain can fall on the wrong
 
 from __future__ import annotations
 
+import functools
+import hashlib
+import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
+from pathlib import Path
 from typing import TypeVar
 
+import domain
 from domain import stop_loss
 from domain.config import TradingConfig, dca_levels, take_profit_levels
 from domain.durations import minutes
@@ -38,6 +43,42 @@ class Band:
         return (self.low < price and (self.high is None or price < self.high)
                 and (self.peak is None or price <= self.peak)
                 and (self.until is None or now < self.until))
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """An open position a sweep must evaluate, with the row version it was read at and
+    whether its stored band is still valid (then only the price left it)."""
+
+    position: Position
+    version: int
+    band_valid: bool
+
+
+@dataclass(frozen=True)
+class BandWrite:
+    """A band to store for a position read at ``version``. Beside a stop change it is the
+    band of the position after that change, stored only if the row ends up as computed."""
+
+    position_id: uuid.UUID
+    version: int
+    band: Band
+
+
+# The rules a band is computed with: a stored band from other rules or defaults is invalid.
+_RULES = ("bands", "config", "config_fields", "config_sections", "dca", "durations", "exits",
+          "money", "positions", "stop_loss", "take_profit")
+
+
+@functools.cache
+def basis() -> int:
+    """A 63-bit fingerprint of the rule modules' source (the default config is in them):
+    a deployment that changes how a position triggers invalidates every stored band."""
+    digest = hashlib.sha256()
+    folder = Path(domain.__file__).parent
+    for name in _RULES:
+        digest.update((folder / f"{name}.py").read_bytes())
+    return int.from_bytes(digest.digest()[:8], "big") >> 1
 
 
 def _at_gain(avg: Decimal, gain_percent: Decimal) -> Decimal:

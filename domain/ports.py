@@ -19,6 +19,7 @@ from types import TracebackType
 from typing import Protocol, Self
 
 from domain.agents import Agent, TokenMetrics, TradingMode, TradingState
+from domain.bands import BandWrite, Candidate
 from domain.channels import TASK
 from domain.config import StoredConfig
 from domain.ledger import ClosedTrade, Transaction
@@ -286,6 +287,20 @@ class Positions(Protocol):
     def open_tokens(self) -> list[str]: ...
 
     def update_stops(self, changes: Sequence[StopChange], now: datetime) -> None: ...
+
+    def sweep_candidates(self, prices: Mapping[str, Decimal], now: datetime,
+                         basis: int) -> Sequence[Candidate]:
+        """The open positions of these tokens a sweep at these prices must evaluate: every
+        one without a band valid for its current row and ``basis``, or whose band the
+        token's price or ``now`` leaves (oldest first)."""
+        ...
+
+    def save_sweep(self, stops: Sequence[StopChange], bands: Sequence[BandWrite],
+                   now: datetime, basis: int) -> None:
+        """One batch: the stop changes (monotonic, as ``update_stops``), each with its band
+        when ``bands`` has one for it, and the bands of positions held without a change;
+        a band is stored only where the row is still at the version it was computed from."""
+        ...
 
 
 class History(Protocol):

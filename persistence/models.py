@@ -317,6 +317,17 @@ class AgentPosition(Base):
     updated_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), server_default=func.now(), onupdate=func.now()
     )
+    # The quiet band (domain/bands.py) the sweep stored, valid only while band_version equals
+    # version and band_basis the sweep's rules: a trigger (migration 0008) adds one to version
+    # on every update that does not write the band, and on every change of the agent's
+    # trading_config. Unconstrained NUMERIC: a rounded bound could fall on the wrong side.
+    version: Mapped[int] = mapped_column(BigInteger, server_default="0", default=0)
+    band_version: Mapped[int | None] = mapped_column(BigInteger)
+    band_basis: Mapped[int | None] = mapped_column(BigInteger)
+    band_low: Mapped[Decimal | None] = mapped_column(Numeric(asdecimal=True))
+    band_high: Mapped[Decimal | None] = mapped_column(Numeric(asdecimal=True))
+    band_peak: Mapped[Decimal | None] = mapped_column(Numeric(asdecimal=True))
+    band_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
 class AgentHistoricalSwap(Base):

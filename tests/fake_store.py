@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import dataclasses
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from decimal import Decimal
 
 from domain.agents import Agent, TradingMode, TradingState
+from domain.bands import Band, BandWrite, Candidate
 from domain.config import StoredConfig
 from domain.errors import InvalidInput, NotFound
 from domain.ledger import ClosedTrade, Transaction
@@ -60,6 +61,10 @@ class Store:
     agents: dict[uuid.UUID, tuple[Agent, StoredConfig]]
     wallets: list[Wallet]
     positions: dict[uuid.UUID, Position] = dataclasses.field(default_factory=dict)
+    # The stored quiet bands: position id -> (the position and stored config it was computed
+    # from, the rules' basis, the band); valid only while all three still match.
+    bands: dict[uuid.UUID, tuple[Position, StoredConfig, int, Band]] = dataclasses.field(
+        default_factory=dict)
     balances: dict[tuple[str, str], Decimal] = dataclasses.field(default_factory=dict)
     transactions: list[Transaction] = dataclasses.field(default_factory=list)
     history: list[ClosedTrade] = dataclasses.field(default_factory=list)
@@ -315,6 +320,45 @@ class FakePositions(_Repo):
                     p, peak_price=_greatest(p.peak_price, peak),
                     current_stop_loss_percentage=_greatest(p.current_stop_loss_percentage, stop),
                     last_stop_loss_update=now, updated_at=now)
+
+
+    def _version(self, position: Position) -> int:
+        """The fake's row version: the position's value itself (any write changes it)."""
+        return hash(position)
+
+    def _band_valid(self, position: Position, basis: int) -> Band | None:
+        stored = self.s.bands.get(position.id)
+        agent = self.s.agents.get(position.agent_id)
+        if stored is None or agent is None:
+            return None
+        at, config, at_basis, band = stored
+        return band if (at, config, at_basis) == (position, agent[1], basis) else None
+
+    def sweep_candidates(self, prices: Mapping[str, Decimal], now: datetime,
+                         basis: int) -> list[Candidate]:
+        out = []
+        for p in self.list_open(token_addresses=prices):
+            band = self._band_valid(p, basis)
+            if band is None or not band.holds(prices[p.token_address], now):
+                out.append(Candidate(p, self._version(p), band is not None))
+        return out
+
+    def save_sweep(self, stops: Sequence[StopChange], bands: Sequence[BandWrite],
+                   now: datetime, basis: int) -> None:
+        """As the SQL: a band only for the row it was computed from (after the stop change,
+        when the row ends up as computed)."""
+        by_id = {b.position_id: b for b in bands}
+        read = {pid: self.s.positions.get(pid) for pid in by_id}
+        self.update_stops(stops, now)
+        changed = {pid: (peak, stop) for pid, peak, stop in stops}
+        for pid, write in by_id.items():
+            before, row = read[pid], self.s.positions.get(pid)
+            if before is None or row is None or self._version(before) != write.version:
+                continue
+            if pid in changed and (row.peak_price, row.current_stop_loss_percentage) \
+                    != changed[pid]:
+                continue
+            self.s.bands[pid] = (row, self.s.agents[row.agent_id][1], basis, write.band)
 
 
 def _greatest(a: Decimal | None, b: Decimal | None) -> Decimal | None:

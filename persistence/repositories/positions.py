@@ -3,14 +3,35 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import fields
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Table, bindparam, delete, func, insert, select, update
+from sqlalchemy import (
+    Boolean,
+    ColumnElement,
+    Numeric,
+    String,
+    Table,
+    and_,
+    bindparam,
+    case,
+    column,
+    delete,
+    false,
+    func,
+    insert,
+    not_,
+    or_,
+    select,
+    update,
+)
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 
+from domain.bands import BandWrite, Candidate
 from domain.ledger import ClosedTrade
 from domain.positions import Position
 from domain.records import StopChange
@@ -97,6 +118,89 @@ class PositionRepository:
         rows = [{"b_id": pid, "b_peak": peak, "b_stop": stop}
                 for pid, peak, stop in sorted(changes, key=lambda c: c[0])]
         self._s.execute(stmt, rows)
+
+    def sweep_candidates(self, prices: Mapping[str, Decimal], now: datetime,
+                         basis: int) -> Sequence[Candidate]:
+        if not prices:
+            return []
+        p = m.AgentPosition
+        q = func.unnest(bindparam("q_tokens", list(prices), type_=ARRAY(String)),
+                        bindparam("q_prices", list(prices.values()), type_=ARRAY(Numeric())),
+                        ).table_valued(column("token", String), column("price", Numeric())
+                                       ).render_derived(name="q")
+        price = q.c.price
+        valid = and_(p.band_version == p.version, p.band_basis == basis)
+        holds = and_(valid, p.band_low < price,
+                     or_(p.band_high.is_(None), price < p.band_high),
+                     or_(p.band_peak.is_(None), price <= p.band_peak),
+                     or_(p.band_until.is_(None), p.band_until > now))
+        stmt = (select(*_POSITION_COLUMNS, p.version,
+                       func.coalesce(valid, false()).label("band_valid"))
+                .join(q, p.token_address == q.c.token)
+                # the tokens again, as a filter the planner sees: an index scan of theirs,
+                # not a scan of every position hashed against the prices
+                .where(p.token_address.in_(list(prices)), not_(func.coalesce(holds, false())))
+                .order_by(p.created_at))
+        out = []
+        for row in self._s.execute(stmt):
+            values = row._asdict()
+            version, band_valid = values.pop("version"), values.pop("band_valid")
+            out.append(Candidate(Position(**values), version, band_valid))
+        return out
+
+    def save_sweep(self, stops: Sequence[StopChange], bands: Sequence[BandWrite],
+                   now: datetime, basis: int) -> None:
+        """One statement over every row in id order (two overlapping sweeps lock alike, so
+        they cannot deadlock). A stop row: the monotonic stop change, version + 1, and its
+        band valid only if the row was at the band's version and ends up as computed. A
+        band-only row: the band, only where the row is still at the band's version (writing
+        band_version keeps the trigger of migration 0008 from adding to the version)."""
+        if not stops and not bands:
+            return
+        by_id = {b.position_id: b for b in bands}
+        rows = [_stop_row(pid, peak, stop, by_id.pop(pid, None)) for pid, peak, stop in stops]
+        rows += [_stop_row(b.position_id, None, None, b, ratchet=False) for b in by_id.values()]
+        rows.sort(key=lambda r: r["b_id"])
+        self._s.execute(_save_sweep_statement(now, basis), rows)
+
+
+def _stop_row(position_id: uuid.UUID, peak: Decimal | None, stop: Decimal | None,
+              band: BandWrite | None, *, ratchet: bool = True) -> dict[str, Any]:
+    b = None if band is None else band.band
+    return {"b_id": position_id, "b_ratchet": ratchet, "b_peak": peak, "b_stop": stop,
+            "b_v": -1 if band is None else band.version,
+            "b_low": None if b is None else b.low, "b_high": None if b is None else b.high,
+            "b_bpeak": None if b is None else b.peak, "b_until": None if b is None else b.until}
+
+
+def _save_sweep_statement(now: datetime, basis: int) -> Any:
+    t = m.AgentPosition.__table__
+    assert isinstance(t, Table)
+    ratchet = bindparam("b_ratchet", type_=Boolean)
+    version = bindparam("b_v", type_=t.c.version.type)
+    peak = func.greatest(t.c.peak_price, bindparam("b_peak", type_=t.c.peak_price.type))
+    stop = func.greatest(t.c.current_stop_loss_percentage,
+                         bindparam("b_stop", type_=t.c.current_stop_loss_percentage.type))
+
+    def when_ratchet(changed: Any, kept: Any) -> ColumnElement[Any]:
+        return case((ratchet, changed), else_=kept)
+
+    as_computed = and_(t.c.version == version,
+                       peak.is_not_distinct_from(bindparam("b_peak")),
+                       stop.is_not_distinct_from(bindparam("b_stop")))
+    return update(t).where(t.c.id == bindparam("b_id"),
+                           or_(ratchet, t.c.version == version)).values(
+        peak_price=when_ratchet(peak, t.c.peak_price),
+        current_stop_loss_percentage=when_ratchet(stop, t.c.current_stop_loss_percentage),
+        last_stop_loss_update=when_ratchet(now, t.c.last_stop_loss_update),
+        updated_at=when_ratchet(now, t.c.updated_at),
+        version=t.c.version + when_ratchet(1, 0),
+        band_version=when_ratchet(case((as_computed, t.c.version + 1), else_=None), t.c.version),
+        band_basis=basis,
+        band_low=bindparam("b_low", type_=t.c.band_low.type),
+        band_high=bindparam("b_high", type_=t.c.band_high.type),
+        band_peak=bindparam("b_bpeak", type_=t.c.band_peak.type),
+        band_until=bindparam("b_until", type_=t.c.band_until.type))
 
 
 

@@ -24,8 +24,9 @@ from functools import partial
 
 import structlog
 
-from domain import dca, exits, take_profit
+from domain import bands, dca, exits, take_profit
 from domain.agents import Agent, TradingState
+from domain.bands import Candidate
 from domain.config import TradingConfig
 from domain.eligibility import AUTOMATION_PAUSED
 from domain.entry import Skip
@@ -77,17 +78,23 @@ def sweep_all(deps: Deps) -> int:
 
 
 def sweep(token_addresses: Sequence[str], deps: Deps) -> SweepReport:
+    """Evaluate only what the tick can trigger: PostgreSQL returns the positions whose stored
+    band (domain/bands.py) the price or the time leaves, or whose band no longer matches the
+    row, the agent's config or these rules (migration 0008 keeps that in the database)."""
     report = SweepReport()
     now = deps.clock.now()
     quotes = _fresh_quotes(token_addresses, deps, now, report)
-    positions: Sequence[Position] = []
+    found: Sequence[Candidate] = []
     if quotes:
         with deps.uow() as uow:
-            positions = uow.positions.list_open(token_addresses=list(quotes))
-            states = uow.agents.trading_states({p.agent_id for p in positions})
+            found = uow.positions.sweep_candidates(
+                {t: q.price_sol for t, q in quotes.items()}, now, bands.basis())
+            states = uow.agents.trading_states({c.position.agent_id for c in found}) \
+                if found else {}
         configs = _configs(states, report)
-        stops: list[StopChange] = []
-        for position in positions:
+        held = _Held()
+        for candidate in found:
+            position = candidate.position
             config = configs.get(position.agent_id)
             if config is None:
                 _skip(position, INVALID_CONFIG, report)
@@ -97,11 +104,11 @@ def sweep(token_addresses: Sequence[str], deps: Deps) -> SweepReport:
                 continue
             state = states[position.agent_id]
             mode = state.mode_of(position.wallet_address)
-            _one(_Swept(position, state.agent, mode), quotes[position.token_address], config,
-                 deps, stops, report)
-        _save_stops(stops, deps, now)
-        report.stops_updated = len(stops)
-    log.info("sweep.done", tokens=len(quotes), positions=len(positions),
+            _one(_Swept(candidate, state.agent, mode), quotes[position.token_address], config,
+                 deps, held, report)
+        _save_held(held, deps, now)
+        report.stops_updated = len(held.stops)
+    log.info("sweep.done", tokens=len(quotes), positions=len(found),
              actions=dict(report.actions), stops_updated=report.stops_updated,
              skipped=len(report.skipped_tokens), skipped_positions=len(report.skipped_positions))
     return report
@@ -147,11 +154,37 @@ def _skip(position: Position, reason: str, report: SweepReport) -> None:
 
 @dataclass(frozen=True)
 class _Swept:
-    """A position with its agent's flags and the mode it trades in (its wallet's)."""
+    """A position (with its row version) with its agent's flags and the mode it trades in
+    (its wallet's)."""
 
-    position: Position
+    candidate: Candidate
     agent: Agent
     mode: str
+
+    @property
+    def position(self) -> Position:
+        return self.candidate.position
+
+
+@dataclass
+class _Held:
+    """What a sweep writes for the positions it holds: stop changes, and the bands of the
+    positions after them or of those whose stored band was no longer valid."""
+
+    stops: list[StopChange] = field(default_factory=list)
+    bands: list[bands.BandWrite] = field(default_factory=list)
+
+    def hold(self, swept: _Swept, tick: exits.Tick, config: TradingConfig,
+             now: datetime) -> None:
+        candidate = swept.candidate
+        if tick.stop_loss.changed:
+            self.stops.append(_stop_change(candidate.position.id, tick.stop_loss))
+        elif candidate.band_valid:
+            return  # only the price left the band: nothing to write
+        after = _with_stop(candidate.position, tick.stop_loss, now)
+        band = bands.position_band(after, config)
+        if band is not None:
+            self.bands.append(bands.BandWrite(after.id, candidate.version, band))
 
 
 def paused_reason(agent: Agent, mode: str, action: object) -> str | None:
@@ -166,13 +199,12 @@ def paused_reason(agent: Agent, mode: str, action: object) -> str | None:
 
 
 def _one(swept: _Swept, quote: PriceQuote, config: TradingConfig, deps: Deps,
-         stops: list[StopChange], report: SweepReport) -> None:
-    position = swept.position
-    tick = exits.evaluate_tick(position, quote.price_sol, config, deps.clock.now())
+         held: _Held, report: SweepReport) -> None:
+    position, now = swept.position, deps.clock.now()
+    tick = exits.evaluate_tick(position, quote.price_sol, config, now)
     paused = paused_reason(swept.agent, swept.mode, tick.action)
     if isinstance(tick.action, exits.Hold) or paused is not None:
-        if tick.stop_loss.changed:
-            stops.append(_stop_change(position.id, tick.stop_loss))
+        held.hold(swept, tick, config, now)
         if paused is not None:
             _skip(position, paused, report)
         return
@@ -192,11 +224,11 @@ def _stop_change(position_id: uuid.UUID, stop: StopLossDecision) -> StopChange:
     return (position_id, stop.peak_price, stop.stop_loss_percent)
 
 
-def _save_stops(stops: list[StopChange], deps: Deps, now: datetime) -> None:
-    if not stops:
+def _save_held(held: _Held, deps: Deps, now: datetime) -> None:
+    if not held.stops and not held.bands:
         return
     with deps.uow() as uow:
-        uow.positions.update_stops(stops, now)
+        uow.positions.save_sweep(held.stops, held.bands, now, bands.basis())
         uow.commit()
 
 
