@@ -37,12 +37,20 @@ class Band:
     low: Decimal  # exclusive; 0 when nothing triggers below
     high: Decimal | None  # exclusive (the next take-profit price); None: nothing above
     peak: Decimal | None  # inclusive: a higher price moves a tracked peak; None: untracked
-    until: datetime | None  # the band holds before this time; None: for ever
+    until: datetime | None  # old enough to go stale from this time; None: never
+    # From ``until`` on, the band holds only outside the prices whose gain is inside the
+    # stale window (both exclusive); None: nowhere once ``until`` is reached.
+    stale_low: Decimal | None = None
+    stale_high: Decimal | None = None
 
     def holds(self, price: Decimal, now: datetime) -> bool:
         return (self.low < price and (self.high is None or price < self.high)
                 and (self.peak is None or price <= self.peak)
-                and (self.until is None or now < self.until))
+                and (self.until is None or now < self.until or self._not_stale(price)))
+
+    def _not_stale(self, price: Decimal) -> bool:
+        return (self.stale_low is not None and self.stale_high is not None
+                and (price < self.stale_low or price > self.stale_high))
 
 
 @dataclass(frozen=True)
@@ -130,8 +138,22 @@ def position_band(position: Position, config: TradingConfig) -> Band | None:
     if low is None:
         return None
     peak = position.peak_price if config.stop_loss.enabled else None
-    return Band(low * (1 + HAIR), None if high is None else high * (1 - HAIR), peak,
-                _stale_from(position, config))
+    until = _stale_from(position, config)
+    stale_low, stale_high = _stale_window(position, config) if until else (None, None)
+    return Band(low * (1 + HAIR), None if high is None else high * (1 - HAIR), peak, until,
+                stale_low, stale_high)
+
+
+def _stale_window(position: Position, config: TradingConfig
+                  ) -> tuple[Decimal | None, Decimal | None]:
+    """The prices at which an old enough position goes stale (its gain within
+    [minProfitPercent, maxProfitPercent]), widened by a hair; none for a purchase price
+    that is not positive (its gain reads 0 % at every price)."""
+    avg, stale = position.purchase_price, config.stale_trade
+    if avg <= 0:
+        return None, None
+    return (_at_gain(avg, stale.min_profit_percent) * (1 - HAIR),
+            _at_gain(avg, stale.max_profit_percent) * (1 + HAIR))
 
 
 def _least(a: _T | None, b: _T | None) -> _T | None:
@@ -140,11 +162,19 @@ def _least(a: _T | None, b: _T | None) -> _T | None:
 
 @in_context
 def token_band(bands: Iterable[Band | None]) -> Band | None:
-    """The intersection of the positions' bands (None when any position has none)."""
+    """The intersection of the positions' bands (None when any position has none); from the
+    first ``until`` on, outside the hull of their stale windows."""
     low, high, peak, until = ZERO, None, None, None
+    stale: list[Band] = []
     for band in bands:
         if band is None:
             return None
         low, high = max(low, band.low), _least(high, band.high)
         peak, until = _least(peak, band.peak), _least(until, band.until)
-    return Band(low, high, peak, until)
+        if band.until is not None:
+            stale.append(band)
+    lows = [b.stale_low for b in stale if b.stale_low is not None]
+    highs = [b.stale_high for b in stale if b.stale_high is not None]
+    if not stale or len(lows) < len(stale) or len(highs) < len(stale):
+        return Band(low, high, peak, until)
+    return Band(low, high, peak, until, min(lows), max(highs))  # the windows' hull

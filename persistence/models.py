@@ -328,6 +328,8 @@ class AgentPosition(Base):
     band_high: Mapped[Decimal | None] = mapped_column(Numeric(asdecimal=True))
     band_peak: Mapped[Decimal | None] = mapped_column(Numeric(asdecimal=True))
     band_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    band_stale_low: Mapped[Decimal | None] = mapped_column(Numeric(asdecimal=True))
+    band_stale_high: Mapped[Decimal | None] = mapped_column(Numeric(asdecimal=True))
 
 
 class AgentHistoricalSwap(Base):

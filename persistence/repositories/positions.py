@@ -133,7 +133,8 @@ class PositionRepository:
         holds = and_(valid, p.band_low < price,
                      or_(p.band_high.is_(None), price < p.band_high),
                      or_(p.band_peak.is_(None), price <= p.band_peak),
-                     or_(p.band_until.is_(None), p.band_until > now))
+                     or_(p.band_until.is_(None), p.band_until > now,
+                         price < p.band_stale_low, price > p.band_stale_high))
         stmt = (select(*_POSITION_COLUMNS, p.version,
                        func.coalesce(valid, false()).label("band_valid"))
                 .join(q, p.token_address == q.c.token)
@@ -170,7 +171,9 @@ def _stop_row(position_id: uuid.UUID, peak: Decimal | None, stop: Decimal | None
     return {"b_id": position_id, "b_ratchet": ratchet, "b_peak": peak, "b_stop": stop,
             "b_v": -1 if band is None else band.version,
             "b_low": None if b is None else b.low, "b_high": None if b is None else b.high,
-            "b_bpeak": None if b is None else b.peak, "b_until": None if b is None else b.until}
+            "b_bpeak": None if b is None else b.peak, "b_until": None if b is None else b.until,
+            "b_slow": None if b is None else b.stale_low,
+            "b_shigh": None if b is None else b.stale_high}
 
 
 def _save_sweep_statement(now: datetime, basis: int) -> Any:
@@ -200,7 +203,9 @@ def _save_sweep_statement(now: datetime, basis: int) -> Any:
         band_low=bindparam("b_low", type_=t.c.band_low.type),
         band_high=bindparam("b_high", type_=t.c.band_high.type),
         band_peak=bindparam("b_bpeak", type_=t.c.band_peak.type),
-        band_until=bindparam("b_until", type_=t.c.band_until.type))
+        band_until=bindparam("b_until", type_=t.c.band_until.type),
+        band_stale_low=bindparam("b_slow", type_=t.c.band_stale_low.type),
+        band_stale_high=bindparam("b_shigh", type_=t.c.band_stale_high.type))
 
 
 

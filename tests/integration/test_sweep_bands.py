@@ -21,7 +21,8 @@ from persistence.unit_of_work import SqlAlchemyUnitOfWork
 from tests.integration.test_position_jobs_repositories import OTHER, _position
 from tests.integration.test_repositories import MINT, NOW
 
-CONFIG_JSON: dict[str, object] = {"takeProfit": {"enabled": True}}
+CONFIG_JSON: dict[str, object] = {"takeProfit": {"enabled": True}, "staleTrade": {
+    "enabled": True, "minHoldTimeMinutes": 60, "minProfitPercent": -10, "maxProfitPercent": -5}}
 CONFIG = TradingConfig.from_dict(CONFIG_JSON)
 AVG = Decimal("0.001")  # _position's purchase price
 BASIS = basis()
@@ -70,8 +71,11 @@ def test_a_stored_band_keeps_the_position_out_until_price_or_time_leaves_it(
     assert pid not in candidates(puow, band.low * Decimal("1.000001"))
     for price in (band.low, band.high, band.peak * Decimal("1.000001")):  # out: evaluate
         assert candidates(puow, price)[pid].band_valid is True
-    assert candidates(puow, now=band.until)[pid].band_valid is True  # a stale check is due
-    assert pid not in candidates(puow, now=band.until - timedelta(microseconds=1))
+    stale = AVG * Decimal("0.93")  # a 7 % loss: inside the stale window (-10 % to -5 %)
+    assert pid not in candidates(puow, stale, now=band.until - timedelta(microseconds=1))
+    assert candidates(puow, stale, now=band.until)[pid].band_valid is True  # stale check due
+    assert pid not in candidates(puow, now=band.until)  # old enough, but 0 % is not stale
+    assert pid not in candidates(puow, AVG * Decimal("0.85"), now=band.until)
     assert candidates(puow, rules=BASIS + 1)[pid].band_valid is False  # other rules
 
 

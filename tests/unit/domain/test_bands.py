@@ -61,7 +61,8 @@ def positions(draw: st.DrawFn) -> Position:
 
 def _price_near(draw: st.DrawFn, band: Band | None, avg: D) -> D:
     """Often at or a hair beside a bound (where an off-by-one would show), else anywhere."""
-    anchors = [avg] + ([] if band is None else [band.low, band.high or avg])
+    anchors = [avg] + ([] if band is None else [band.low, band.high or avg,
+                                                 band.stale_low or avg, band.stale_high or avg])
     anchor = draw(st.sampled_from(anchors))
     nudge = draw(st.sampled_from([D(0), D("1e-18"), D("-1e-18"), D("1e-12"), D("-1e-12")]))
     factor = draw(st.sampled_from([D(1), D(1), D("0.5"), D("1.5"), D("0.9"), D("1.1")]))
@@ -101,7 +102,25 @@ def test_a_fresh_position_at_its_purchase_price_has_a_band_around_it() -> None:
     assert not band.holds(D("0.00068"), T0)  # the stop price exits
     assert not band.holds(D("0.0010001"), T0)  # above the peak the stop ratchets
     assert band.until == T0 + timedelta(minutes=60)  # then it may go stale
-    assert not band.holds(D("0.001"), T0 + timedelta(minutes=60))
+    later = T0 + timedelta(minutes=60)
+    assert band.holds(D("0.001"), later)  # a 0 % gain is outside the stale window (1–10 %)
+    assert not band.holds(D("0.00105"), later)
+    assert exits.evaluate_tick(pos, D("0.00105"), config(), later).action == \
+        exits.Exit(exits.STALE_TRADE, pos.holding)
+
+
+def test_an_old_position_holds_outside_its_stale_window() -> None:
+    cfg = config(staleTrade={"enabled": True, "minHoldTimeMinutes": 60,
+                             "minProfitPercent": -5, "maxProfitPercent": 5})
+    pos = position(peak_price=D("0.001"), current_stop_loss_percentage=D("-32.0000"))
+    band = position_band(pos, cfg)
+    later = T0 + timedelta(minutes=60)
+    assert band is not None and band.stale_low is not None and band.stale_high is not None
+    assert not band.holds(D("0.00095"), later) and not band.holds(D("0.001"), later)
+    assert band.holds(D("0.000949"), later)  # a loss past the window: not stale
+    for price in (D("0.00095"), D("0.000949")):
+        assert isinstance(exits.evaluate_tick(pos, price, cfg, later).action, exits.Hold) \
+            is (price == D("0.000949"))
 
 
 def test_an_untracked_stop_has_no_band() -> None:
