@@ -26,6 +26,7 @@ from sqlalchemy import (
     not_,
     or_,
     select,
+    true,
     update,
 )
 from sqlalchemy.dialects.postgresql import ARRAY
@@ -135,13 +136,13 @@ class PositionRepository:
                      or_(p.band_peak.is_(None), price <= p.band_peak),
                      or_(p.band_until.is_(None), p.band_until > now,
                          price < p.band_stale_low, price > p.band_stale_high))
-        stmt = (select(*_POSITION_COLUMNS, p.version,
-                       func.coalesce(valid, false()).label("band_valid"))
-                .join(q, p.token_address == q.c.token)
-                # the tokens again, as a filter the planner sees: an index scan of theirs,
-                # not a scan of every position hashed against the prices
-                .where(p.token_address.in_(list(prices)), not_(func.coalesce(holds, false())))
-                .order_by(p.created_at))
+        # LATERAL: one index scan of each token's positions, whatever the statistics say
+        # (a hash join over every position per chunk is what a ratchet's dead rows invite)
+        found = (select(*_POSITION_COLUMNS, p.version,
+                        func.coalesce(valid, false()).label("band_valid"))
+                 .where(p.token_address == q.c.token, not_(func.coalesce(holds, false())))
+                 .lateral("found"))
+        stmt = select(found).select_from(q).join(found, true()).order_by(found.c.created_at)
         out = []
         for row in self._s.execute(stmt):
             values = row._asdict()
