@@ -13,8 +13,8 @@ Validity comes from the database, never from a cache or a hook after the commit:
   row is still at that version; ``band_basis`` names the rules and defaults it used, so a
   deployment that changes them makes every stored band invalid.
 
-Revision ID: 0008_quiet_bands
-Revises: 0007_unique_agent_names
+Revision ID: 0009_quiet_bands
+Revises: 0008_wallet_sync
 Create Date: 2026-12-02 21:20:00
 
 """
@@ -25,8 +25,8 @@ import sqlalchemy as sa
 
 
 # revision identifiers, used by Alembic.
-revision: str = '0008_quiet_bands'
-down_revision: Union[str, Sequence[str], None] = '0007_unique_agent_names'
+revision: str = '0009_quiet_bands'
+down_revision: Union[str, Sequence[str], None] = '0008_wallet_sync'
 branch_labels: Union[str, Sequence[str], None] = None
 depends_on: Union[str, Sequence[str], None] = None
 
