@@ -318,7 +318,7 @@ class AgentPosition(Base):
         DateTime(timezone=True), server_default=func.now(), onupdate=func.now()
     )
     # The quiet band (domain/bands.py) the sweep stored, valid only while band_version equals
-    # version and band_basis the sweep's rules: a trigger (migration 0009) adds one to version
+    # version and band_basis the sweep's rules: a trigger (migration 0010) adds one to version
     # on every update that does not write the band, and on every change of the agent's
     # trading_config. Unconstrained NUMERIC: a rounded bound could fall on the wrong side.
     version: Mapped[int] = mapped_column(BigInteger, server_default="0", default=0)

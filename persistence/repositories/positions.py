@@ -156,7 +156,7 @@ class PositionRepository:
         they cannot deadlock). A stop row: the monotonic stop change, version + 1, and its
         band valid only if the row was at the band's version and ends up as computed. A
         band-only row: the band, only where the row is still at the band's version (writing
-        band_version keeps the trigger of migration 0009 from adding to the version)."""
+        band_version keeps the trigger of migration 0010 from adding to the version)."""
         if not stops and not bands:
             return
         by_id = {b.position_id: b for b in bands}

@@ -1,4 +1,4 @@
-"""The quiet bands the sweep stores (migration 0009) on real PostgreSQL: a position is a
+"""The quiet bands the sweep stores (migration 0010) on real PostgreSQL: a position is a
 sweep candidate unless its stored band was computed for the row as it is now, for the
 agent's config as it is now and for these rules, and the price and the time stay inside it.
 Validity is the database's: every other write, a config change, a band computed from an

@@ -80,7 +80,7 @@ def sweep_all(deps: Deps) -> int:
 def sweep(token_addresses: Sequence[str], deps: Deps) -> SweepReport:
     """Evaluate only what the tick can trigger: PostgreSQL returns the positions whose stored
     band (domain/bands.py) the price or the time leaves, or whose band no longer matches the
-    row, the agent's config or these rules (migration 0009 keeps that in the database)."""
+    row, the agent's config or these rules (migration 0010 keeps that in the database)."""
     report = SweepReport()
     now = deps.clock.now()
     quotes = _fresh_quotes(token_addresses, deps, now, report)

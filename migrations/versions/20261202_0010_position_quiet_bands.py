@@ -13,8 +13,8 @@ Validity comes from the database, never from a cache or a hook after the commit:
   row is still at that version; ``band_basis`` names the rules and defaults it used, so a
   deployment that changes them makes every stored band invalid.
 
-Revision ID: 0009_quiet_bands
-Revises: 0008_wallet_sync
+Revision ID: 0010_quiet_bands
+Revises: 0009_manual_buy_signals
 Create Date: 2026-12-02 21:20:00
 
 """
@@ -25,8 +25,8 @@ import sqlalchemy as sa
 
 
 # revision identifiers, used by Alembic.
-revision: str = '0009_quiet_bands'
-down_revision: Union[str, Sequence[str], None] = '0008_wallet_sync'
+revision: str = '0010_quiet_bands'
+down_revision: Union[str, Sequence[str], None] = '0009_manual_buy_signals'
 branch_labels: Union[str, Sequence[str], None] = None
 depends_on: Union[str, Sequence[str], None] = None
 
