@@ -165,3 +165,52 @@ def decide_exit_signal(facts: Facts) -> ExitDecision:
 def affordable(sol_amount: Decimal, fees_sol: Decimal, balance: Decimal) -> bool:
     """A filled buy's SOL and fees fit the balance (it can never go negative)."""
     return sol_amount + fees_sol <= balance
+
+
+# Waiting for this agent's turn (docs/rules.md §1 "Order per agent and token", §12 "One swap at
+# a time per agent"): the agent's execution of the signal is left unclaimed and retried.
+EARLIER_SIGNAL_PENDING = "earlier_signal_pending"
+SWAP_IN_FLIGHT = "swap_in_flight"
+# The FAILED reasons once a signal waited its longest (``Policy.signal_max_wait``).
+GAVE_UP = {EARLIER_SIGNAL_PENDING: "earlier_signal_still_pending",
+           SWAP_IN_FLIGHT: "swap_still_in_flight"}
+RETRY_FIRST_S = 0.5
+RETRY_MAX_S = 10.0  # far below the broker's visibility timeout (a countdown must stay below it)
+
+
+@dataclass(frozen=True)
+class Ahead:
+    """What stands before one agent's turn at a signal, as read from the database:
+    an earlier-received signal for the token not yet applied to it, and a live swap of its
+    own still in flight."""
+
+    earlier_signal: bool = False
+    swap_in_flight: bool = False
+
+
+@dataclass(frozen=True)
+class Wait:
+    """Not this agent's turn yet: record nothing for it now and try it again later."""
+
+    reason: str
+
+
+def wait_for(ahead: Ahead | None) -> Wait | None:
+    """The in-flight swap first: it changes the balance and position the turn decides on."""
+    if ahead is None:
+        return None
+    if ahead.swap_in_flight:
+        return Wait(SWAP_IN_FLIGHT)
+    if ahead.earlier_signal:
+        return Wait(EARLIER_SIGNAL_PENDING)
+    return None
+
+
+def gave_up(wait: Wait) -> str:
+    """The stable FAILED reason of a wait that outlasted its bound."""
+    return GAVE_UP.get(wait.reason, wait.reason)
+
+
+def retry_delay(attempt: int) -> float:
+    """Seconds before the next look (attempt 0, 1, …): 0.5, 1, 2, 4, 8, then 10."""
+    return min(RETRY_FIRST_S * float(2 ** min(max(attempt, 0), 16)), RETRY_MAX_S)

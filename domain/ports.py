@@ -22,6 +22,7 @@ from domain.agents import Agent, TokenMetrics, TradingMode, TradingState
 from domain.bands import BandWrite, Candidate
 from domain.channels import TASK
 from domain.config import StoredConfig
+from domain.entry import Ahead
 from domain.ledger import ClosedTrade, Transaction
 from domain.performance import Snapshot
 from domain.positions import Position
@@ -169,7 +170,10 @@ class TaskQueue(Protocol):
 
     def fan_out(self, signal_ids: Sequence[int]) -> None: ...
 
-    def execute(self, signal_id: int, agent_ids: Sequence[uuid.UUID]) -> None: ...
+    def execute(self, signal_id: int, agent_ids: Sequence[uuid.UUID], attempt: int = 0,
+                delay_s: float = 0.0) -> None:
+        """``attempt`` > 0: agents waiting for their turn, looked at again after ``delay_s``."""
+        ...
 
     def run_live(self, submission_id: uuid.UUID) -> None: ...
 
@@ -212,7 +216,8 @@ class Agents(Protocol):
     def lock_with_config(self, agent_id: uuid.UUID) -> tuple[Agent, StoredConfig]: ...
 
     def candidates(self, *, user_id: uuid.UUID | None, holding_token: str | None = None,
-                   not_executed_for: int | None = None, agent_id: uuid.UUID | None = None
+                   not_executed_for: int | None = None, agent_id: uuid.UUID | None = None,
+                   awaiting: tuple[int, Sequence[str]] | None = None,
                    ) -> Sequence[tuple[Agent, StoredConfig]]: ...
 
     def configs(self, agent_ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, StoredConfig]: ...
@@ -324,6 +329,9 @@ class Signals(Protocol):
 
     def mark_processed_if_complete(self, signal_id: int, now: datetime) -> bool: ...
 
+    def ahead_of(self, signal_id: int,
+                 agent_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, Ahead]: ...
+
     def unfinished_before(self, now: datetime, grace: timedelta,
                           limit: int = 500) -> list[int]: ...
 
@@ -334,6 +342,8 @@ class Executions(Protocol):
     def complete(self, signal_id: int, agent_id: uuid.UUID, *, status: str, action: str,
                  reason: str | None, transaction_id: uuid.UUID | None,
                  now: datetime) -> None: ...
+
+    def release(self, signal_id: int, agent_id: uuid.UUID) -> None: ...
 
     def count_for_signal(self, signal_id: int) -> int: ...
 

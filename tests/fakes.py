@@ -193,14 +193,17 @@ class RecordingQueue:
 
     fan_outs: list[list[int]] = dataclasses.field(default_factory=list)
     executes: list[tuple[int, list[uuid.UUID]]] = dataclasses.field(default_factory=list)
+    attempts: list[tuple[int, float]] = dataclasses.field(default_factory=list)  # per execute
     live: list[uuid.UUID] = dataclasses.field(default_factory=list)
     sweeps: list[list[str]] = dataclasses.field(default_factory=list)
 
     def fan_out(self, signal_ids: Sequence[int]) -> None:
         self.fan_outs.append(list(signal_ids))
 
-    def execute(self, signal_id: int, agent_ids: Sequence[uuid.UUID]) -> None:
+    def execute(self, signal_id: int, agent_ids: Sequence[uuid.UUID], attempt: int = 0,
+                delay_s: float = 0.0) -> None:
         self.executes.append((signal_id, list(agent_ids)))
+        self.attempts.append((attempt, delay_s))
 
     def run_live(self, submission_id: uuid.UUID) -> None:
         self.live.append(submission_id)

@@ -17,11 +17,11 @@ from __future__ import annotations
 import importlib
 import os
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import cached_property
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 from urllib.parse import parse_qsl, urlencode
 
 if TYPE_CHECKING:
@@ -45,7 +45,11 @@ if TYPE_CHECKING:
 
 REPLAY_START_KEY = "sf:replay:start"
 LIVE_KEYS = "sf:live:keys"  # the wallet addresses a live worker holds keys for (live_worker)
-Send = Callable[[str, list[object]], None]
+
+
+class Send(Protocol):
+    def __call__(self, name: str, args: list[object], countdown: float | None = None) -> None:
+        ...
 
 
 @dataclass(frozen=True)
@@ -104,10 +108,10 @@ def use_sender(send: Send) -> None:
     _SENDER[:] = [send]
 
 
-def _send(name: str, args: list[object]) -> None:
+def _send(name: str, args: list[object], countdown: float | None = None) -> None:
     if not _SENDER:
         raise RuntimeError("no task queue in this process: import workers.celery_app first")
-    _SENDER[0](name, args)
+    _SENDER[0](name, args, countdown)
 
 
 class CeleryQueue:
@@ -127,8 +131,13 @@ class CeleryQueue:
         for i in range(0, len(ids), size):
             self._send("signals.fan_out_many", [ids[i:i + size]])
 
-    def execute(self, signal_id: int, agent_ids: Sequence[uuid.UUID]) -> None:
-        self._send("signals.execute", [signal_id, [str(a) for a in agent_ids]])
+    def execute(self, signal_id: int, agent_ids: Sequence[uuid.UUID], attempt: int = 0,
+                delay_s: float = 0.0) -> None:
+        ids = [str(a) for a in agent_ids]
+        if attempt:  # agents waiting for their turn (docs/rules.md §1)
+            self._send("signals.execute", [signal_id, ids, attempt], countdown=delay_s)
+        else:
+            self._send("signals.execute", [signal_id, ids])
 
     def run_live(self, submission_id: uuid.UUID) -> None:
         self._send("live.execute", [str(submission_id)])
@@ -302,6 +311,7 @@ class Container:
                         fanout_chunk_size=s.fanout_chunk_size,
                         price_freshness=timedelta(seconds=s.price_freshness_seconds),
                         pending_grace=timedelta(seconds=s.pending_grace_seconds),
+                        signal_max_wait=timedelta(seconds=s.signal_max_wait_seconds),
                         price_history_raw=timedelta(hours=s.price_history_raw_hours))
         live = LiveConfig(slippage_bps=s.slippage_bps,
                           max_priority_lamports=s.max_priority_fee_lamports,

@@ -40,8 +40,8 @@ app = Celery("signalfleet", include=["workers.tasks", "workers.metrics_celery"])
 task_json.install()  # a repeated key in a task's JSON is dead-lettered, not lost
 
 
-def _send(name: str, args: list[object]) -> None:
-    app.send_task(name, args=args)
+def _send(name: str, args: list[object], countdown: float | None = None) -> None:
+    app.send_task(name, args=args, countdown=countdown)
 
 
 use_sender(_send)  # how the composition root's TaskQueue reaches the workers

@@ -8,7 +8,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Text, and_, cast, exists, insert, or_, select, update
+from sqlalchemy import ColumnElement, Text, and_, cast, exists, insert, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.orm import Session
 
@@ -17,6 +17,7 @@ from domain.config import StoredConfig
 from domain.errors import InvalidConfig, InvalidInput, NotFound
 from domain.wallets import Wallet
 from persistence import models as m
+from persistence.repositories.signals import reaches_unapplied, unapplied_before
 
 _AGENT_COLUMNS = (
     m.Agent.id, m.Agent.user_id, m.Agent.name, m.Agent.trading_mode,
@@ -122,10 +123,13 @@ class AgentRepository:
 
     def candidates(self, *, user_id: uuid.UUID | None, holding_token: str | None = None,
                    not_executed_for: int | None = None, agent_id: uuid.UUID | None = None,
+                   awaiting: tuple[int, Sequence[str]] | None = None,
                    ) -> list[tuple[Agent, StoredConfig]]:
         """Agents a signal may reach, filtered set-based in SQL (docs/rules.md §2 rules 1–2, and for
         exit signals, holding the token; ``agent_id``: a manual buy's one agent); the config
-        rules are the domain's to apply."""
+        rules are the domain's to apply. ``awaiting=(signal id, exit types)`` with
+        ``holding_token``: also the agents an earlier entry signal for the token may still
+        open a position for (docs/rules.md §3)."""
         live = m.Agent.trading_mode == "live"
         stmt = select(*_AGENT_COLUMNS, CONFIG_TEXT).where(
             m.Agent.archived_at.is_(None),
@@ -136,8 +140,12 @@ class AgentRepository:
         if agent_id is not None:
             stmt = stmt.where(m.Agent.id == agent_id)
         if holding_token is not None:
-            stmt = stmt.where(exists().where(m.AgentPosition.agent_id == m.Agent.id,
-                                             m.AgentPosition.token_address == holding_token))
+            holds: ColumnElement[bool] = exists().where(m.AgentPosition.agent_id == m.Agent.id,
+                                   m.AgentPosition.token_address == holding_token)
+            if awaiting is not None:
+                earlier = unapplied_before(awaiting[0], awaiting[1]).subquery()
+                holds = or_(holds, reaches_unapplied(m.Agent, earlier))
+            stmt = stmt.where(holds)
         if not_executed_for is not None:
             stmt = stmt.where(~exists().where(m.SignalExecution.agent_id == m.Agent.id,
                                               m.SignalExecution.signal_id == not_executed_for))

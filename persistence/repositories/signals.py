@@ -7,19 +7,52 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import Select, and_, delete, exists, func, or_, select, tuple_, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
 from domain.channels import TASK
+from domain.entry import Ahead
 from domain.errors import NotFound
 from domain.records import Execution, StoredSignal
 from domain.signals import Signal
+from domain.submissions import IN_FLIGHT
 from persistence import models as m
 
 # The placeholder a claimed execution carries until the same transaction completes it; it
 # is never visible outside that transaction.
 _CLAIM_REASON = "in_progress"
+_SE = m.SignalExecution
+
+
+def unapplied_before(signal_id: int,
+                     exit_types: Sequence[str] | None = None) -> Select[int, uuid.UUID | None]:
+    """Signals for the same token received before ``signal_id`` (``received_at``, then id)
+    that have not yet handed every agent they reach its execution (docs/rules.md §1 "Order
+    per agent and token"): still pending, or dispatched with fewer execution rows than
+    eligible agents. A signal whose rows all exist (live ones maybe still PENDING) no longer
+    holds others back: its own agents wait on their in-flight swap instead.
+    ``exit_types`` given: entry signals only. Columns: id, user_id."""
+    cur, e = aliased(m.TradingSignal), aliased(m.TradingSignal)
+    rows = (select(func.count()).select_from(_SE).where(_SE.signal_id == e.id)
+            .correlate(e).scalar_subquery())
+    stmt = (select(e.id, e.user_id).join(cur, cur.id == signal_id)
+            .where(e.token_address == cur.token_address,
+                   tuple_(e.received_at, e.id) < tuple_(cur.received_at, cur.id),
+                   or_(e.status == "pending",
+                       and_(e.status == "dispatched", e.eligible_agents > rows))))
+    if exit_types is not None:
+        stmt = stmt.where(func.lower(e.signal_type).not_in(list(exit_types)))
+    return stmt
+
+
+def reaches_unapplied(agent: Any, earlier: Any) -> Any:
+    """``agent`` (a column set with id, user_id) is in the scope of one of the ``earlier``
+    signals (a subquery of ``unapplied_before``) and has no execution of it yet."""
+    return exists().where(
+        or_(earlier.c.user_id.is_(None), earlier.c.user_id == agent.user_id),
+        ~exists().where(_SE.signal_id == earlier.c.id, _SE.agent_id == agent.id)
+        .correlate_except(_SE))
 
 
 _SIGNAL_COLUMNS = (
@@ -121,17 +154,42 @@ class SignalRepository:
             .values(status="dispatched", eligible_agents=eligible_agents, dispatched_at=now))
 
     def mark_processed_if_complete(self, signal_id: int, now: datetime) -> bool:
-        """Processed once every eligible agent has its execution row."""
-        done = (select(func.count()).select_from(m.SignalExecution)
-                .where(m.SignalExecution.signal_id == signal_id).scalar_subquery())
+        """Processed once every eligible agent has its execution row and none is still
+        PENDING (a live swap not yet confirmed, failed or expired: docs/rules.md §12)."""
+        done = (select(func.count()).select_from(_SE)
+                .where(_SE.signal_id == signal_id).scalar_subquery())
+        pending = exists().where(_SE.signal_id == signal_id, _SE.status == "PENDING")
         stmt = (
             update(m.TradingSignal)
             .where(m.TradingSignal.id == signal_id, m.TradingSignal.status == "dispatched",
-                   m.TradingSignal.eligible_agents <= done)
+                   m.TradingSignal.eligible_agents <= done, ~pending)
             .values(status="processed", processed_at=now)
             .returning(m.TradingSignal.id)
         )
         return self._s.execute(stmt).scalar_one_or_none() is not None
+
+    def ahead_of(self, signal_id: int,
+                 agent_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, Ahead]:
+        """What stands before each agent's turn at the signal (docs/rules.md §1, §12), for
+        the agents without an execution of it that have something ahead: an earlier signal
+        for the token not yet applied to them, or a live swap of theirs in flight."""
+        ids = list(set(agent_ids))
+        if not ids:
+            return {}
+        mine = (select(_SE.agent_id).where(_SE.signal_id == signal_id, _SE.agent_id.in_(ids)))
+        todo = [a for a in ids if a not in set(self._s.execute(mine).scalars())]
+        earlier = unapplied_before(signal_id).subquery()
+        behind: set[uuid.UUID] = set()
+        if todo and self._s.execute(select(exists().select_from(earlier))).scalar_one():
+            stmt = select(m.Agent.id).where(m.Agent.id.in_(todo),
+                                            reaches_unapplied(m.Agent, earlier))
+            behind = set(self._s.execute(stmt).scalars())
+        swapping = set(self._s.execute(
+            select(m.SwapSubmission.agent_id).distinct()
+            .where(m.SwapSubmission.agent_id.in_(todo),
+                   m.SwapSubmission.status.in_(IN_FLIGHT))).scalars()) if todo else set()
+        return {a: Ahead(a in behind, a in swapping) for a in todo
+                if a in behind or a in swapping}
 
     def unfinished_before(self, now: datetime, grace: timedelta, limit: int = 500) -> list[int]:
         """Signals still pending, or dispatched, a grace period after their last fan-out (for
@@ -172,6 +230,12 @@ class ExecutionRepository:
                    m.SignalExecution.agent_id == agent_id)
             .values(status=status, action=action, reason=reason,
                     transaction_id=transaction_id, executed_at=now))
+
+    def release(self, signal_id: int, agent_id: uuid.UUID) -> None:
+        """Give back a claim this transaction made and will not complete (the agent waits
+        for its turn, docs/rules.md §1): the row is deleted only while still a claim."""
+        self._s.execute(delete(_SE).where(_SE.signal_id == signal_id, _SE.agent_id == agent_id,
+                                          _SE.reason == _CLAIM_REASON))
 
     def count_for_signal(self, signal_id: int) -> int:
         stmt = (select(func.count()).select_from(m.SignalExecution)

@@ -64,9 +64,10 @@ def fan_out_many(self: FleetTask, signal_ids: list[int]) -> None:
 
 
 @fleet_task("signals.execute")
-def execute(self: FleetTask, signal_id: int, agent_ids: list[str]) -> None:
+def execute(self: FleetTask, signal_id: int, agent_ids: list[str], attempt: int = 0) -> None:
+    """``attempt`` > 0: agents that waited for their turn (docs/rules.md §1)."""
     structlog.contextvars.bind_contextvars(signal_id=signal_id)
-    execute_signal(signal_id, as_uuids(agent_ids), container().deps)
+    execute_signal(signal_id, as_uuids(agent_ids), container().deps, attempt=attempt)
 
 
 @fleet_task("signals.requeue_stale")

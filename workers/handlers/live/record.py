@@ -150,3 +150,5 @@ def _complete(uow: UnitOfWork, sub: SwapSubmission,
     if sub.signal_id is not None:
         uow.executions.complete(sub.signal_id, sub.agent_id, status=status, action=action,
                                 reason=reason, transaction_id=tx_id, now=now)
+        # The last PENDING execution made terminal completes the signal (docs/rules.md §12).
+        uow.signals.mark_processed_if_complete(sub.signal_id, now)

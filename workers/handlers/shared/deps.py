@@ -34,6 +34,9 @@ class Policy:
     sweep_chunk_size: int = 10  # tokens per positions.sweep_tokens task
     price_freshness: timedelta = timedelta(seconds=30)
     pending_grace: timedelta = timedelta(seconds=30)
+    # How long after its receipt a signal still waits for an agent's turn (an earlier signal
+    # on the token, a live swap in flight) before that agent's execution FAILs (rules §1).
+    signal_max_wait: timedelta = timedelta(minutes=5)
     price_history_raw: timedelta = timedelta(hours=24)  # raw rows kept, then 1-minute bars
     rng: random.Random = field(default_factory=random.Random)
 

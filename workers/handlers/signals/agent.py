@@ -20,7 +20,7 @@ from domain.errors import PermanentError
 from domain.ledger import SOL_MINT
 from domain.ports import PriceQuote, UnitOfWork
 from domain.signals import Signal
-from domain.submissions import CLOSE, DCA, OPEN, SWAP_IN_PROGRESS
+from domain.submissions import CLOSE, DCA, OPEN
 from domain.wallet_sync import TOKENS_LEFT
 from domain.wallets import Wallet
 from workers.handlers.live.intents import PENDING, Intent, record_intent
@@ -29,12 +29,14 @@ from workers.handlers.shared.deps import Deps
 from workers.handlers.shared.trades import Order, Touched
 
 AGENT_ARCHIVED = "agent_archived"
+# Not this agent's turn (docs/rules.md §1): nothing recorded, the agent is tried again later.
+WAIT = "WAIT"
 
 
 @dataclass(frozen=True)
 class Outcome:
     agent_id: uuid.UUID
-    status: str  # EXECUTED / SKIPPED / FAILED / PENDING, or "duplicate" when already executed
+    status: str  # EXECUTED / SKIPPED / FAILED / PENDING, WAIT, or "duplicate" (already executed)
     action: str
     reason: str | None = None
     transaction_id: uuid.UUID | None = None
@@ -144,8 +146,8 @@ def _paper(turn: Turn, wallet: Wallet, decision: Open | Dca | Close, facts: Fact
 def _live(turn: Turn, wallet: Wallet, decision: Open | Dca | Close) -> Outcome:
     """Record the swap's intent; ``live.execute`` runs it after the commit. One live swap at
     a time per agent (the balance it was sized on must still hold)."""
-    if turn.uow.submissions.in_flight(wallet.agent_id):
-        return skipped(wallet.agent_id, SWAP_IN_PROGRESS)
+    if turn.uow.submissions.in_flight(wallet.agent_id):  # the caller retries it later
+        return Outcome(wallet.agent_id, WAIT, "none", entry.SWAP_IN_FLIGHT)
     if isinstance(decision, Close):
         p = decision.position
         if p.holding <= 0:  # every token left the wallet: nothing to sell (§12)

@@ -13,26 +13,31 @@ from functools import partial
 
 import structlog
 
+from domain import entry
 from domain.errors import InvalidConfig, TransientError
 from domain.ports import PriceQuote, UnitOfWork
+from domain.records import StoredSignal
 from domain.signals import Signal
 from workers.handlers.shared.configs import trading_config
 from workers.handlers.shared.deps import Deps
 from workers.handlers.shared.trades import Touched
-from workers.handlers.signals.agent import Outcome, Turn, take_turn
+from workers.handlers.signals.agent import WAIT, Outcome, Turn, take_turn
 from workers.handlers.signals.bulk_open import open_in_bulk
 
 log = structlog.get_logger(__name__)
 
 
 def execute_signal(signal_id: int, agent_ids: Sequence[uuid.UUID], deps: Deps,
-                   signal: Signal | None = None) -> list[Outcome]:
-    """``signal`` may be passed by a caller that has just read it (the inline fan-out)."""
-    if signal is None:
+                   stored: StoredSignal | None = None, attempt: int = 0) -> list[Outcome]:
+    """``stored`` may be passed by a caller that has just read it (the inline fan-out).
+    Agents whose turn has not come (docs/rules.md §1) are sent again, ``attempt`` + 1."""
+    if stored is None:
         with deps.uow() as uow:
-            signal = uow.signals.get(signal_id).signal
-    quote = deps.prices.get_prices([signal.token_address]).get(signal.token_address)
-    batch = _Batch(signal_id, signal, quote, deps)
+            stored = uow.signals.get(signal_id)
+    token = stored.signal.token_address
+    quote = deps.prices.get_prices([token]).get(token)
+    waited = deps.clock.now() - stored.received_at >= deps.policy.signal_max_wait
+    batch = _Batch(signal_id, stored.signal, quote, deps, waited)
     try:
         outcomes, processed = batch.run(agent_ids, bulk=True)
     except TransientError:
@@ -48,36 +53,58 @@ def execute_signal(signal_id: int, agent_ids: Sequence[uuid.UUID], deps: Deps,
             uow.commit()
     if processed:
         log.info("signal.processed", signal_id=signal_id)
+    waiting = [o.agent_id for o in outcomes if o.status == WAIT]
+    if waiting:  # nothing of theirs was committed: they are looked at again later
+        deps.queue.execute(signal_id, waiting, attempt + 1, entry.retry_delay(attempt))
     return outcomes
 
 
 class _Batch:
     def __init__(self, signal_id: int, signal: Signal, quote: PriceQuote | None,
-                 deps: Deps) -> None:
+                 deps: Deps, waited: bool) -> None:
         self.signal_id, self.signal, self.quote, self.deps = signal_id, signal, quote, deps
+        self.waited = waited  # waited its longest: a turn still not come FAILs now
 
     def run(self, agent_ids: Sequence[uuid.UUID], bulk: bool) -> tuple[list[Outcome], bool]:
-        """One transaction for the chunk: set-based opens first (when ``bulk``), then every
-        other agent on its own savepoint; marks the signal processed in the same transaction
-        when this chunk completes it (returned as the second value)."""
+        """One transaction for the chunk: the agents whose turn has not come wait; then
+        set-based opens (when ``bulk``), then every other agent on its own savepoint; marks
+        the signal processed in the same transaction when this chunk completes it
+        (returned as the second value)."""
         touched, deps = Touched(), self.deps
         with deps.uow() as uow:
+            ahead = uow.signals.ahead_of(self.signal_id, agent_ids)
+            outcomes = [self._wait(uow, a, entry.wait_for(ahead[a]), False) for a in ahead]
+            go = sorted(set(agent_ids) - set(ahead))
             if bulk:
-                chunk = open_in_bulk(uow, self.signal_id, self.signal, agent_ids, self.quote,
-                                     deps)
-                outcomes = [Outcome(a, "duplicate", "none", "already_executed")
-                            for a in chunk.duplicates] + chunk.decided
-                for o in outcomes:
-                    _log(self.signal_id, o)
+                chunk = open_in_bulk(uow, self.signal_id, self.signal, go, self.quote, deps)
+                outcomes += [Outcome(a, "duplicate", "none", "already_executed")
+                             for a in chunk.duplicates] + chunk.decided
                 touched.merge(chunk.touched)
                 rest, claimed = chunk.rest, True
             else:
-                outcomes, rest, claimed = [], sorted(set(agent_ids)), False
+                rest, claimed = go, False
+            for o in outcomes:
+                _log(self.signal_id, o)
             outcomes += [self._one(uow, agent_id, touched, claimed) for agent_id in rest]
             processed = uow.signals.mark_processed_if_complete(self.signal_id, deps.clock.now())
             uow.after_commit(partial(deps.write_cache, touched))
             uow.commit()
         return outcomes, processed
+
+    def _wait(self, uow: UnitOfWork, agent_id: uuid.UUID, wait: entry.Wait | None,
+              claimed: bool) -> Outcome:
+        """Not this agent's turn: nothing recorded (a claim given back) and retried, or
+        FAILED with the reason once the signal waited its longest (docs/rules.md §1)."""
+        assert wait is not None
+        if not self.waited:
+            if claimed:
+                uow.executions.release(self.signal_id, agent_id)
+            return Outcome(agent_id, WAIT, "none", wait.reason)
+        outcome = Outcome(agent_id, "FAILED", "none", entry.gave_up(wait))
+        if not claimed and not uow.executions.claim_execution(self.signal_id, agent_id):
+            return Outcome(agent_id, "duplicate", "none", "already_executed")
+        complete(uow, self.signal_id, outcome, self.deps.clock.now())
+        return outcome
 
     def _one(self, uow: UnitOfWork, agent_id: uuid.UUID, touched: Touched,
              claimed: bool) -> Outcome:
@@ -88,6 +115,8 @@ class _Batch:
             touched.merge(mine)
             if outcome.submission_id is not None:  # sent only once the intent is committed
                 uow.after_commit(partial(self.deps.queue.run_live, outcome.submission_id))
+        except _NotYet as not_yet:  # the savepoint undid the claim made inside it
+            outcome = self._wait(uow, agent_id, not_yet.wait, claimed)
         except TransientError:
             raise
         except Exception as exc:  # unexpected: the savepoint undid this agent's writes only
@@ -113,8 +142,18 @@ class _Batch:
         now = self.deps.clock.now()
         turn = Turn(uow, self.deps, self.signal_id, self.signal, self.quote, now, touched)
         outcome = take_turn(turn, agent, trading_config(stored_config))
+        if outcome.status == WAIT:  # found under the lock (a swap begun since the look)
+            raise _NotYet(entry.Wait(outcome.reason or entry.SWAP_IN_FLIGHT))
         complete(uow, self.signal_id, outcome, now)
         return outcome
+
+
+class _NotYet(Exception):
+    """Raised inside an agent's savepoint to undo its claim: not its turn yet."""
+
+    def __init__(self, wait: entry.Wait) -> None:
+        super().__init__(wait.reason)
+        self.wait = wait
 
 
 def complete(uow: UnitOfWork, signal_id: int, outcome: Outcome, now: datetime) -> None:

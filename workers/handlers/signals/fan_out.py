@@ -32,9 +32,12 @@ def fan_out(signal_id: int, deps: Deps) -> int:
             return 0
         signal = stored.signal
         exit_ = deps.vocabulary.is_exit(signal.signal_type)
+        # An exit also reaches the agents an earlier entry may still open a position for;
+        # they wait for it (docs/rules.md §1 "Order per agent and token").
         candidates = uow.agents.candidates(
             user_id=signal.user_id, holding_token=signal.token_address if exit_ else None,
-            not_executed_for=signal_id, agent_id=signal.agent_id)
+            not_executed_for=signal_id, agent_id=signal.agent_id,
+            awaiting=(signal_id, deps.vocabulary.exit) if exit_ else None)
         eligible = _eligible(signal, candidates, deps)
         done = uow.executions.count_for_signal(signal_id)
         uow.signals.mark_dispatched(signal_id, done + len(eligible), deps.clock.now())
@@ -44,7 +47,7 @@ def fan_out(signal_id: int, deps: Deps) -> int:
             uow.after_commit(partial(deps.queue.execute, signal_id, chunk))
         uow.commit()
     if chunks:
-        execute_signal(signal_id, chunks[0], deps, signal)
+        execute_signal(signal_id, chunks[0], deps, stored)
     if not eligible:
         with deps.uow() as uow:
             if uow.signals.mark_processed_if_complete(signal_id, deps.clock.now()):
