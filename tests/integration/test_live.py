@@ -16,6 +16,7 @@ from solders.system_program import TransferParams, transfer
 from solders.transaction import VersionedTransaction
 from sqlalchemy import Engine
 
+from domain.signals import Signal
 from persistence import models as m
 from tests.integration.live_support import Live, close_chains, live
 from tests.invariants import assert_ledger_invariant
@@ -24,6 +25,7 @@ from tests.live_fakes import JUPITER, MINT
 from workers.handlers.live.reconcile import reconcile
 from workers.handlers.live.record import record_landed
 from workers.handlers.live.swaps import execute_live
+from workers.handlers.signals.execute import execute_signal
 
 __all__ = ["close_chains"]  # the fixture that stops each test's loopback server
 
@@ -131,11 +133,51 @@ def test_a_sell_signal_closes_the_live_position_through_the_same_path(lv: Live) 
     assert_ledger_invariant(lv.engine)
 
 
-def test_a_second_signal_waits_for_the_swap_in_flight(lv: Live) -> None:
+def _signal_status(lv: Live, signal_id: int) -> str:
+    [row] = [r for r in lv.rows(m.TradingSignal) if r.id == signal_id]
+    return str(row.status)
+
+
+def test_a_signal_arriving_during_a_swap_in_flight_executes_after_it(lv: Live) -> None:
+    agent_id = lv.agent()
+    buy = lv.signal(agent_id)
+    assert buy.status == "PENDING"
+    waited = lv.signal(agent_id, "sell")  # the buy is still in flight: the sell waits
+    assert (waited.status, waited.reason) == ("WAIT", "swap_in_flight")
+    assert len(lv.rows(m.SwapSubmission)) == 1 and len(lv.rows(m.SignalExecution)) == 1
+    [(sell_id, again)] = [e for e in lv.queue.executes]
+    assert again == [agent_id] and lv.queue.attempts == [(1, 0.5)]
+    assert [_signal_status(lv, i) for i in (1, 2)] == ["dispatched", "dispatched"]
+    # Still in flight at the first retry: it waits again, a little longer.
+    [still] = execute_signal(sell_id, again, lv.deps(), attempt=1)
+    assert still.status == "WAIT" and lv.queue.attempts[-1] == (2, 1.0)
+    assert execute_live(buy.submission_id, lv.deps()) == "confirmed"
+    assert _signal_status(lv, 1) == "processed"  # its last live execution became terminal
+    [sell] = execute_signal(sell_id, again, lv.deps(), attempt=2)
+    assert (sell.status, sell.action) == ("PENDING", "close")
+    assert _signal_status(lv, sell_id) == "dispatched"  # until the sale is terminal
+    assert execute_live(sell.submission_id, lv.deps()) == "confirmed"
+    assert _signal_status(lv, sell_id) == "processed"
+    assert lv.rows(m.AgentPosition) == []
+    assert sorted((r.status, r.action) for r in lv.rows(m.SignalExecution)) == [
+        ("EXECUTED", "close"), ("EXECUTED", "open")]
+    assert_ledger_invariant(lv.engine)
+
+
+def test_a_swap_still_in_flight_after_the_longest_wait_fails_the_later_signal(
+        lv: Live) -> None:
+    lv.chain.land = False
     agent_id = lv.agent()
     lv.signal(agent_id)
-    assert lv.signal(agent_id).reason == "swap_in_progress"
-    assert len(lv.rows(m.SwapSubmission)) == 1
+    with lv.uow() as uow:
+        sell_id, _ = uow.signals.add(Signal(MINT, "sell", 50), lv.clock.now())
+        uow.signals.mark_dispatched(sell_id, 1, lv.clock.now())
+        uow.commit()
+    lv.clock.advance(301)  # past Policy.signal_max_wait (5 minutes) since the sell's receipt
+    [failed] = execute_signal(sell_id, [agent_id], lv.deps(), attempt=9)
+    assert (failed.status, failed.reason) == ("FAILED", "swap_still_in_flight")
+    assert len(lv.rows(m.SwapSubmission)) == 1 and len(lv.queue.executes) == 0
+    assert _signal_status(lv, sell_id) == "processed"
 
 
 class Crash(BaseException):
