@@ -14,6 +14,7 @@ from decimal import Decimal
 from domain.agents import Agent
 from domain.channels import TASK
 from domain.config import StoredConfig
+from domain.entry import Ahead
 from domain.errors import InvalidInput, NotFound
 from domain.ledger import SOL_MINT, Transaction
 from domain.performance import Snapshot
@@ -39,6 +40,8 @@ from tests.fake_store import (
     SignalRow,
     Store,
     UniqueViolation,
+    reaches_unapplied,
+    unapplied_before,
 )
 
 # A claimed execution's placeholder until its transaction completes it (as the real one).
@@ -87,11 +90,27 @@ class FakeSignals(_Repo):
     def mark_processed_if_complete(self, signal_id: int, now: datetime) -> bool:
         r = self.s.signals.get(signal_id)
         done = sum(s == signal_id for s, _ in self.s.executions)
+        pending = any(s == signal_id and e.status == "PENDING"
+                      for (s, _), e in self.s.executions.items())
         if (r is None or r.status != "dispatched" or r.eligible_agents is None
-                or r.eligible_agents > done):
+                or r.eligible_agents > done or pending):
             return False
         self.s.signals[signal_id] = dataclasses.replace(r, status="processed", processed_at=now)
         return True
+
+    def ahead_of(self, signal_id: int,
+                 agent_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, Ahead]:
+        earlier = unapplied_before(self.s, signal_id)
+        out: dict[uuid.UUID, Ahead] = {}
+        for agent_id in set(agent_ids):
+            if (signal_id, agent_id) in self.s.executions or agent_id not in self.s.agents:
+                continue
+            behind = reaches_unapplied(self.s, self.s.agents[agent_id][0], earlier)
+            swapping = any(x.agent_id == agent_id and x.status in IN_FLIGHT
+                           for x in self.s.submissions)
+            if behind or swapping:
+                out[agent_id] = Ahead(behind, swapping)
+        return out
 
     def unfinished_before(self, now: datetime, grace: timedelta,
                           limit: int = 500) -> list[int]:
@@ -114,6 +133,11 @@ class FakeExecutions(_Repo):
         if (signal_id, agent_id) in self.s.executions:
             self.s.executions[(signal_id, agent_id)] = Execution(
                 signal_id, agent_id, status, action, reason, transaction_id, now)
+
+    def release(self, signal_id: int, agent_id: uuid.UUID) -> None:
+        row = self.s.executions.get((signal_id, agent_id))
+        if row is not None and row.reason == CLAIM_REASON:
+            del self.s.executions[(signal_id, agent_id)]
 
     def count_for_signal(self, signal_id: int) -> int:
         return sum(s == signal_id for s, _ in self.s.executions)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import uuid
+from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from decimal import Decimal
@@ -95,6 +96,25 @@ class Store:
                 current[:] = rows
 
 
+def unapplied_before(store: Store, signal_id: int,
+                     exit_types: Sequence[str] | None = None) -> list[SignalRow]:
+    """As ``persistence/repositories/signals.py::unapplied_before``: signals for the token
+    received earlier that have not handed out every execution yet."""
+    cur = store.signals[signal_id]
+    rows = Counter(s for s, _ in store.executions)
+    return [r for r in store.signals.values()
+            if r.signal.token_address == cur.signal.token_address
+            and (r.received_at, r.id) < (cur.received_at, cur.id)
+            and (r.status == "pending" or (r.status == "dispatched"
+                                           and (r.eligible_agents or 0) > rows[r.id]))
+            and (exit_types is None or r.signal.signal_type.lower() not in exit_types)]
+
+
+def reaches_unapplied(store: Store, agent: Agent, earlier: Iterable[SignalRow]) -> bool:
+    return any((r.signal.user_id is None or r.signal.user_id == agent.user_id)
+               and (r.id, agent.id) not in store.executions for r in earlier)
+
+
 class _Repo:
     def __init__(self, store: Store) -> None:
         self.s = store
@@ -141,13 +161,18 @@ class FakeAgents(_Repo):
         return self._row(agent_id)
 
     def candidates(self, *, user_id: uuid.UUID | None, holding_token: str | None = None,
-                   not_executed_for: int | None = None, agent_id: uuid.UUID | None = None
+                   not_executed_for: int | None = None, agent_id: uuid.UUID | None = None,
+                   awaiting: tuple[int, Sequence[str]] | None = None,
                    ) -> list[tuple[Agent, StoredConfig]]:
         """As the SQL: not archived, automation on for its mode, the user's, holding the
-        token (exits), the one agent of a manual buy, without an execution of the signal;
-        ordered by id."""
+        token (exits; or awaiting an earlier entry for it), the one agent of a manual buy,
+        without an execution of the signal; ordered by id."""
         holders = {p.agent_id for p in self.s.positions.values()
                    if p.token_address == holding_token}
+        if awaiting is not None:
+            earlier = unapplied_before(self.s, awaiting[0], awaiting[1])
+            holders |= {a.id for a, _ in self.s.agents.values()
+                        if reaches_unapplied(self.s, a, earlier)}
         return [(a, c) for a, c in sorted(self.s.agents.values(), key=lambda r: r[0].id)
                 if a.archived_at is None and a.automation_on
                 and (user_id is None or a.user_id == user_id)

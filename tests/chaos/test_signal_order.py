@@ -17,7 +17,6 @@ from tests.chaos.fleet import Fleet, processed
 from tests.chaos.helpers import count, make_agents, mint, payload, push_all, set_prices
 from tests.e2e.conftest import wait_for
 
-
 # Exits close agent by agent: 25 a chunk keep a task far inside the suite's 5 s soft limit
 # on a loaded machine (100 closes took 5 s on 2 shared cores).
 CHUNK = {"SIGNALFLEET_FANOUT_CHUNK_SIZE": "25"}

@@ -169,7 +169,7 @@ def test_a_turn_that_never_comes_fails_with_a_reason_after_the_longest_wait(
     with uow_factory() as u:  # the buy's fan-out counted both agents but never ran them
         u.signals.mark_dispatched(buy, 2, NOW)
         u.commit()
-    late = _deps(uow_factory, NOW + timedelta(minutes=5))
+    late = _deps(uow_factory, NOW + timedelta(minutes=5, seconds=1))
     outcomes = execute_signal(sell, agents, late, attempt=30)
     assert {(o.status, o.reason) for o in outcomes} == {
         ("FAILED", "earlier_signal_still_pending")}

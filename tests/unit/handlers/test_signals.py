@@ -166,13 +166,15 @@ def test_an_invalid_stored_config_fails_that_agent_only() -> None:
     assert f.status(sid) == "processed"
 
 
-def test_a_live_agent_with_a_swap_in_flight_skips() -> None:
+def test_a_live_agent_with_a_swap_in_flight_waits_and_records_nothing() -> None:
     f = Fleet()
     agent = f.agent(D(5), mode="live")
     f.use(venue=KeysOnlyVenue([f.wallet_of(agent, "live")]))
-    execute_signal(f.signal(idempotency_key="first"), [agent], f.deps)
-    second = f.signal(idempotency_key="second")
-    execute_signal(second, [agent], f.deps)
-    assert f.executions(second) == {agent: ("SKIPPED", "none", "swap_in_progress")}
-    assert len(f.store.submissions) == 1
-
+    first = f.signal(idempotency_key="first", dispatched_to=1)
+    execute_signal(first, [agent], f.deps)
+    second = f.signal(idempotency_key="second", dispatched_to=1)
+    [outcome] = execute_signal(second, [agent], f.deps)
+    assert (outcome.status, outcome.reason) == ("WAIT", "swap_in_flight")
+    assert f.executions(second) == {} and len(f.store.submissions) == 1
+    assert f.queue.executes[-1] == (second, [agent]) and f.queue.attempts[-1] == (1, 0.5)
+    assert (f.status(first), f.status(second)) == ("dispatched", "dispatched")

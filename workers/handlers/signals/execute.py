@@ -36,7 +36,7 @@ def execute_signal(signal_id: int, agent_ids: Sequence[uuid.UUID], deps: Deps,
             stored = uow.signals.get(signal_id)
     token = stored.signal.token_address
     quote = deps.prices.get_prices([token]).get(token)
-    waited = deps.clock.now() - stored.received_at >= deps.policy.signal_max_wait
+    waited = deps.clock.now() - stored.received_at > deps.policy.signal_max_wait
     batch = _Batch(signal_id, stored.signal, quote, deps, waited)
     try:
         outcomes, processed = batch.run(agent_ids, bulk=True)
