@@ -167,7 +167,7 @@ def affordable(sol_amount: Decimal, fees_sol: Decimal, balance: Decimal) -> bool
     return sol_amount + fees_sol <= balance
 
 
-# Waiting for this agent's turn (docs/rules.md §1 "Order per agent and token", §12 "One swap at
+# Waiting for this agent's turn (docs/rules.md §3 "Order per agent and token", §12 "One swap at
 # a time per agent"): the agent's execution of the signal is left unclaimed and retried.
 EARLIER_SIGNAL_PENDING = "earlier_signal_pending"
 SWAP_IN_FLIGHT = "swap_in_flight"

@@ -134,7 +134,7 @@ class CeleryQueue:
     def execute(self, signal_id: int, agent_ids: Sequence[uuid.UUID], attempt: int = 0,
                 delay_s: float = 0.0) -> None:
         ids = [str(a) for a in agent_ids]
-        if attempt:  # agents waiting for their turn (docs/rules.md §1)
+        if attempt:  # agents waiting for their turn (docs/rules.md §3)
             self._send("signals.execute", [signal_id, ids, attempt], countdown=delay_s)
         else:
             self._send("signals.execute", [signal_id, ids])

@@ -85,7 +85,7 @@ class Settings(BaseSettings):
     fanout_chunk_size: int = Field(100, ge=1)
     max_open_positions: int = Field(25, ge=1)
     pending_grace_seconds: int = Field(30, ge=1)
-    # A signal's agent waiting for its turn FAILs this long after receipt (docs/rules.md §1).
+    # A signal's agent waiting for its turn FAILs this long after receipt (docs/rules.md §3).
     signal_max_wait_seconds: int = Field(300, ge=1)
     price_freshness_seconds: int = Field(30, ge=1)
 

@@ -28,7 +28,7 @@ _SE = m.SignalExecution
 def unapplied_before(signal_id: int,
                      exit_types: Sequence[str] | None = None) -> Select[int, uuid.UUID | None]:
     """Signals for the same token received before ``signal_id`` (``received_at``, then id)
-    that have not yet handed every agent they reach its execution (docs/rules.md §1 "Order
+    that have not yet handed every agent they reach its execution (docs/rules.md §3 "Order
     per agent and token"): still pending, or dispatched with fewer execution rows than
     eligible agents. A signal whose rows all exist (live ones maybe still PENDING) no longer
     holds others back: its own agents wait on their in-flight swap instead.
@@ -170,7 +170,7 @@ class SignalRepository:
 
     def ahead_of(self, signal_id: int,
                  agent_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, Ahead]:
-        """What stands before each agent's turn at the signal (docs/rules.md §1, §12), for
+        """What stands before each agent's turn at the signal (docs/rules.md §3, §12), for
         the agents without an execution of it that have something ahead: an earlier signal
         for the token not yet applied to them, or a live swap of theirs in flight."""
         ids = list(set(agent_ids))
@@ -233,7 +233,7 @@ class ExecutionRepository:
 
     def release(self, signal_id: int, agent_id: uuid.UUID) -> None:
         """Give back a claim this transaction made and will not complete (the agent waits
-        for its turn, docs/rules.md §1): the row is deleted only while still a claim."""
+        for its turn, docs/rules.md §3): the row is deleted only while still a claim."""
         self._s.execute(delete(_SE).where(_SE.signal_id == signal_id, _SE.agent_id == agent_id,
                                           _SE.reason == _CLAIM_REASON))
 

@@ -1,4 +1,4 @@
-"""Order per agent and token (docs/rules.md §1) through real workers: a `buy` and a `sell`
+"""Order per agent and token (docs/rules.md §3) through real workers: a `buy` and a `sell`
 for one token pushed in one Redis pipeline to N agents leave no position open, whichever of
 the two fan-outs runs first, without beat (the waiting agents are retried by their own
 tasks, not by the outbox sweeper). Short in `make test`, 1,000 agents in `make chaos`."""

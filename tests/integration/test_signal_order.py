@@ -1,4 +1,4 @@
-"""Order per agent and token (docs/rules.md §1) on the real database: an exit racing its
+"""Order per agent and token (docs/rules.md §3) on the real database: an exit racing its
 entry waits for it and closes what it opened; an entry received after an exit waits for it;
 a turn that never comes FAILs with a reason once the signal waited its longest. The fan-out
 and execute handlers the tasks call, with the follow-up enqueues recorded."""

@@ -65,7 +65,7 @@ def fan_out_many(self: FleetTask, signal_ids: list[int]) -> None:
 
 @fleet_task("signals.execute")
 def execute(self: FleetTask, signal_id: int, agent_ids: list[str], attempt: int = 0) -> None:
-    """``attempt`` > 0: agents that waited for their turn (docs/rules.md §1)."""
+    """``attempt`` > 0: agents that waited for their turn (docs/rules.md §3)."""
     structlog.contextvars.bind_contextvars(signal_id=signal_id)
     execute_signal(signal_id, as_uuids(agent_ids), container().deps, attempt=attempt)
 

@@ -35,7 +35,7 @@ class Policy:
     price_freshness: timedelta = timedelta(seconds=30)
     pending_grace: timedelta = timedelta(seconds=30)
     # How long after its receipt a signal still waits for an agent's turn (an earlier signal
-    # on the token, a live swap in flight) before that agent's execution FAILs (rules §1).
+    # on the token, a live swap in flight) before that agent's execution FAILs (rules §3).
     signal_max_wait: timedelta = timedelta(minutes=5)
     price_history_raw: timedelta = timedelta(hours=24)  # raw rows kept, then 1-minute bars
     rng: random.Random = field(default_factory=random.Random)

@@ -29,7 +29,7 @@ from workers.handlers.shared.deps import Deps
 from workers.handlers.shared.trades import Order, Touched
 
 AGENT_ARCHIVED = "agent_archived"
-# Not this agent's turn (docs/rules.md §1): nothing recorded, the agent is tried again later.
+# Not this agent's turn (docs/rules.md §3): nothing recorded, the agent is tried again later.
 WAIT = "WAIT"
 
 

@@ -30,7 +30,7 @@ log = structlog.get_logger(__name__)
 def execute_signal(signal_id: int, agent_ids: Sequence[uuid.UUID], deps: Deps,
                    stored: StoredSignal | None = None, attempt: int = 0) -> list[Outcome]:
     """``stored`` may be passed by a caller that has just read it (the inline fan-out).
-    Agents whose turn has not come (docs/rules.md §1) are sent again, ``attempt`` + 1."""
+    Agents whose turn has not come (docs/rules.md §3) are sent again, ``attempt`` + 1."""
     if stored is None:
         with deps.uow() as uow:
             stored = uow.signals.get(signal_id)
@@ -94,7 +94,7 @@ class _Batch:
     def _wait(self, uow: UnitOfWork, agent_id: uuid.UUID, wait: entry.Wait | None,
               claimed: bool) -> Outcome:
         """Not this agent's turn: nothing recorded (a claim given back) and retried, or
-        FAILED with the reason once the signal waited its longest (docs/rules.md §1)."""
+        FAILED with the reason once the signal waited its longest (docs/rules.md §3)."""
         assert wait is not None
         if not self.waited:
             if claimed:

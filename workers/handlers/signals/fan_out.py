@@ -33,7 +33,7 @@ def fan_out(signal_id: int, deps: Deps) -> int:
         signal = stored.signal
         exit_ = deps.vocabulary.is_exit(signal.signal_type)
         # An exit also reaches the agents an earlier entry may still open a position for;
-        # they wait for it (docs/rules.md §1 "Order per agent and token").
+        # they wait for it (docs/rules.md §3 "Order per agent and token").
         candidates = uow.agents.candidates(
             user_id=signal.user_id, holding_token=signal.token_address if exit_ else None,
             not_executed_for=signal_id, agent_id=signal.agent_id,
