@@ -278,6 +278,21 @@ class SignalExecution(Base):
                                                  server_default=func.now())
 
 
+class SignalTarget(Base):
+    """An agent a dispatched signal was fanned out to (its eligibility decided then), kept
+    until the signal is processed: an agent waits only for the earlier signals it is a
+    target of (docs/rules.md §3 "Order per agent and token")."""
+
+    __tablename__ = "signal_targets"
+
+    signal_id: Mapped[int] = mapped_column(
+        ForeignKey("trading_signals.id", ondelete="CASCADE"), primary_key=True
+    )
+    agent_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("agents.id", ondelete="CASCADE"), primary_key=True
+    )
+
+
 class AgentPosition(Base):
     __tablename__ = "agent_positions"
     __table_args__ = (UniqueConstraint("agent_id", "wallet_address", "token_address"),)

@@ -81,11 +81,13 @@ class FakeSignals(_Repo):
     def recent(self, limit: int = 50) -> list[StoredSignal]:
         return [self.get(i) for i in sorted(self.s.signals, reverse=True)[:limit]]
 
-    def mark_dispatched(self, signal_id: int, eligible_agents: int, now: datetime) -> None:
+    def mark_dispatched(self, signal_id: int, eligible_agents: int, now: datetime,
+                        targets: Sequence[uuid.UUID] = ()) -> None:
         r = self.s.signals.get(signal_id)
         if r is not None and r.status in ("pending", "dispatched"):
             self.s.signals[signal_id] = dataclasses.replace(
                 r, status="dispatched", eligible_agents=eligible_agents, dispatched_at=now)
+            self.s.targets.update({(signal_id, a): True for a in targets})
 
     def mark_processed_if_complete(self, signal_id: int, now: datetime) -> bool:
         r = self.s.signals.get(signal_id)
@@ -96,6 +98,8 @@ class FakeSignals(_Repo):
                 or r.eligible_agents > done or pending):
             return False
         self.s.signals[signal_id] = dataclasses.replace(r, status="processed", processed_at=now)
+        for key in [k for k in self.s.targets if k[0] == signal_id]:
+            del self.s.targets[key]
         return True
 
     def ahead_of(self, signal_id: int,

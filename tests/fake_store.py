@@ -76,6 +76,8 @@ class Store:
     signals: dict[int, SignalRow] = dataclasses.field(default_factory=dict)
     executions: dict[tuple[int, uuid.UUID], Execution] = dataclasses.field(
         default_factory=dict)
+    # (signal, agent) → True: a dict, not a set, so that a rollback restores it.
+    targets: dict[tuple[int, uuid.UUID], bool] = dataclasses.field(default_factory=dict)
     bars: dict[tuple[str, datetime], Bar] = dataclasses.field(default_factory=dict)
     api_keys: dict[uuid.UUID, StoredKey] = dataclasses.field(default_factory=dict)
     commits: int = 0  # counters, not rows: a rollback keeps them (as a sequence does)
@@ -111,7 +113,10 @@ def unapplied_before(store: Store, signal_id: int,
 
 
 def reaches_unapplied(store: Store, agent: Agent, earlier: Iterable[SignalRow]) -> bool:
-    return any((r.signal.user_id is None or r.signal.user_id == agent.user_id)
+    """A dispatched earlier signal the agent is a target of, or a pending one in its scope,
+    with no execution for it yet."""
+    return any(((r.id, agent.id) in store.targets if r.status == "dispatched"
+                else r.signal.user_id is None or r.signal.user_id == agent.user_id)
                and (r.id, agent.id) not in store.executions for r in earlier)
 
 

@@ -26,17 +26,18 @@ _SE = m.SignalExecution
 
 
 def unapplied_before(signal_id: int,
-                     exit_types: Sequence[str] | None = None) -> Select[int, uuid.UUID | None]:
+                     exit_types: Sequence[str] | None = None) -> Select[int, uuid.UUID | None, str]:
     """Signals for the same token received before ``signal_id`` (``received_at``, then id)
     that have not yet handed every agent they reach its execution (docs/rules.md §3 "Order
-    per agent and token"): still pending, or dispatched with fewer execution rows than
-    eligible agents. A signal whose rows all exist (live ones maybe still PENDING) no longer
-    holds others back: its own agents wait on their in-flight swap instead.
-    ``exit_types`` given: entry signals only. Columns: id, user_id."""
+    per agent and token"): still pending (their fan-out has not decided whom they reach),
+    or dispatched with fewer execution rows than eligible agents. A signal whose rows all
+    exist (live ones maybe still PENDING) no longer holds others back: its own agents wait
+    on their in-flight swap instead. ``exit_types`` given: entry signals only.
+    Columns: id, user_id, status."""
     cur, e = aliased(m.TradingSignal), aliased(m.TradingSignal)
     rows = (select(func.count()).select_from(_SE).where(_SE.signal_id == e.id)
             .correlate(e).scalar_subquery())
-    stmt = (select(e.id, e.user_id).join(cur, cur.id == signal_id)
+    stmt = (select(e.id, e.user_id, e.status).join(cur, cur.id == signal_id)
             .where(e.token_address == cur.token_address,
                    tuple_(e.received_at, e.id) < tuple_(cur.received_at, cur.id),
                    or_(e.status == "pending",
@@ -47,10 +48,16 @@ def unapplied_before(signal_id: int,
 
 
 def reaches_unapplied(agent: Any, earlier: Any) -> Any:
-    """``agent`` (a column set with id, user_id) is in the scope of one of the ``earlier``
-    signals (a subquery of ``unapplied_before``) and has no execution of it yet."""
+    """``agent`` (a column set with id, user_id) has one of the ``earlier`` signals (a
+    subquery of ``unapplied_before``) still to come: a dispatched one it is a target of, or
+    a pending one in its scope (whom that reaches is not decided yet); and no execution of
+    it yet. An agent the earlier signal's fan-out found ineligible does not wait for it."""
+    tg = m.SignalTarget
     return exists().where(
-        or_(earlier.c.user_id.is_(None), earlier.c.user_id == agent.user_id),
+        or_(and_(earlier.c.status == "pending",
+                 or_(earlier.c.user_id.is_(None), earlier.c.user_id == agent.user_id)),
+            exists().where(tg.signal_id == earlier.c.id, tg.agent_id == agent.id)
+            .correlate_except(tg)),
         ~exists().where(_SE.signal_id == earlier.c.id, _SE.agent_id == agent.id)
         .correlate_except(_SE))
 
@@ -145,13 +152,18 @@ class SignalRepository:
         stmt = select(*_SIGNAL_COLUMNS).order_by(m.TradingSignal.id.desc()).limit(limit)
         return [_stored(row) for row in self._s.execute(stmt)]
 
-    def mark_dispatched(self, signal_id: int, eligible_agents: int, now: datetime) -> None:
-        """Record how many executions the signal expects (re-counted on every fan-out)."""
+    def mark_dispatched(self, signal_id: int, eligible_agents: int, now: datetime,
+                        targets: Sequence[uuid.UUID] = ()) -> None:
+        """Record how many executions the signal expects (re-counted on every fan-out) and
+        the agents this fan-out found eligible (``signal_targets``, docs/rules.md §3)."""
         self._s.execute(
             update(m.TradingSignal)
             .where(m.TradingSignal.id == signal_id,
                    m.TradingSignal.status.in_(("pending", "dispatched")))
             .values(status="dispatched", eligible_agents=eligible_agents, dispatched_at=now))
+        if targets:
+            self._s.execute(pg_insert(m.SignalTarget).on_conflict_do_nothing(),
+                            [{"signal_id": signal_id, "agent_id": a} for a in set(targets)])
 
     def mark_processed_if_complete(self, signal_id: int, now: datetime) -> bool:
         """Processed once every eligible agent has its execution row and none is still
@@ -166,7 +178,11 @@ class SignalRepository:
             .values(status="processed", processed_at=now)
             .returning(m.TradingSignal.id)
         )
-        return self._s.execute(stmt).scalar_one_or_none() is not None
+        if self._s.execute(stmt).scalar_one_or_none() is None:
+            return False
+        # Every target has its execution: the rows have served (bounded storage).
+        self._s.execute(delete(m.SignalTarget).where(m.SignalTarget.signal_id == signal_id))
+        return True
 
     def ahead_of(self, signal_id: int,
                  agent_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, Ahead]:

@@ -167,7 +167,7 @@ def test_a_turn_that_never_comes_fails_with_a_reason_after_the_longest_wait(
     agents = _agents(uow_factory, 2)
     buy, sell = _signals(uow_factory, "buy", "sell")
     with uow_factory() as u:  # the buy's fan-out counted both agents but never ran them
-        u.signals.mark_dispatched(buy, 2, NOW)
+        u.signals.mark_dispatched(buy, 2, NOW, targets=agents)
         u.commit()
     late = _deps(uow_factory, NOW + timedelta(minutes=5, seconds=1))
     outcomes = execute_signal(sell, agents, late, attempt=30)
@@ -175,3 +175,41 @@ def test_a_turn_that_never_comes_fails_with_a_reason_after_the_longest_wait(
         ("FAILED", "earlier_signal_still_pending")}
     assert late.queue.executes == []
     assert _executions(clean_db, sell) == [("FAILED", "none", "earlier_signal_still_pending")] * 2
+
+
+def test_an_agent_the_earlier_signal_did_not_reach_does_not_wait_for_it(
+        uow_factory: Uow, clean_db: Engine) -> None:
+    """Only the earlier signals an agent is a target of hold it back: an agent that signal's
+    fan-out found ineligible (here a minimum score above its strength) goes ahead."""
+    agents = _agents(uow_factory, 2)
+    picky = create_agent(uow_factory(), FixedClock(NOW), NewAgent(
+        name="picky", mode="simulation", deposit_sol=Decimal("10"),
+        config={**FIXED, "signals": {"minScore": 95}}))
+    [buy] = _signals(uow_factory, "buy")  # strength 90: below picky's minimum
+    deps = _deps(uow_factory)
+    one_a_chunk = dataclasses.replace(deps, policy=dataclasses.replace(
+        deps.policy, fanout_chunk_size=1))
+    assert fan_out(buy, one_a_chunk) == 2  # the first chunk ran; the second is still queued
+    [(_, [queued])] = one_a_chunk.queue.executes
+    [ran] = set(agents) - {queued}
+    with uow_factory() as u:
+        [strong] = [i for i, _ in u.signals.add_many(
+            [Signal(TOKEN, "buy", 99, idempotency_key="strong")], NOW + timedelta(seconds=1))]
+        u.commit()
+    outcomes = {o.agent_id: o for o in execute_signal(strong, [*agents, picky], deps)}
+    assert (outcomes[picky].status, outcomes[picky].action) == ("EXECUTED", "open")
+    assert (outcomes[queued].status, outcomes[queued].reason) == (
+        WAIT, "earlier_signal_pending")
+    assert (outcomes[ran].status, outcomes[ran].reason) == ("SKIPPED", "position_exists")
+    with clean_db.connect() as conn:  # the buy's targets, kept until it is processed
+        assert set(conn.execute(select(m.SignalTarget.agent_id)
+                                .where(m.SignalTarget.signal_id == buy)).scalars()) \
+            == set(agents)
+    execute_signal(buy, [queued], deps)
+    assert _status(clean_db, buy) == "processed"
+    assert count_targets(clean_db) == 0  # deleted with the signal processed
+
+
+def count_targets(engine: Engine) -> int:
+    with engine.connect() as conn:
+        return len(conn.execute(select(m.SignalTarget.agent_id)).all())

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
 from decimal import Decimal as D
@@ -97,12 +98,14 @@ class Fleet:
         return p
 
     def signal(self, signal_type: str = "buy", strength: int = 50, *,
-               dispatched_to: int | None = None, **fields: Any) -> int:
-        """A stored signal; ``dispatched_to``: as a fan-out to that many agents leaves it."""
+               dispatched_to: int | None = None, targets: Sequence[uuid.UUID] = (),
+               **fields: Any) -> int:
+        """A stored signal; ``dispatched_to``: as a fan-out to that many agents leaves it,
+        ``targets`` being the agents it found eligible."""
         with FakeUnitOfWork(self.store) as uow:
             signal_id, _ = uow.signals.add(Signal(TOKEN, signal_type, strength, **fields), T0)
             if dispatched_to is not None:
-                uow.signals.mark_dispatched(signal_id, dispatched_to, T0)
+                uow.signals.mark_dispatched(signal_id, dispatched_to, T0, targets)
             uow.commit()
         return signal_id
 

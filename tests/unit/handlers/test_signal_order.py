@@ -45,13 +45,26 @@ def test_an_entry_received_after_an_exit_waits_for_it() -> None:
 def test_an_earlier_signal_whose_executions_all_exist_holds_nobody_back() -> None:
     f = Fleet()
     agents = [f.agent(), f.agent()]
-    first = f.signal("buy", idempotency_key="one", dispatched_to=1)
+    first = f.signal("buy", idempotency_key="one", dispatched_to=1, targets=agents[:1])
     execute_signal(first, agents[:1], f.deps)  # the second agent was not eligible for it
     second = f.signal("buy", idempotency_key="two", dispatched_to=2)
     execute_signal(second, agents, f.deps)
     assert f.executions(second) == {agents[0]: ("SKIPPED", "none", "position_exists"),
                                     agents[1]: ("EXECUTED", "open", None)}
     assert f.queue.executes == []
+
+
+def test_an_agent_an_earlier_signal_did_not_reach_goes_ahead_of_it() -> None:
+    """Only a dispatched signal's targets wait for it: the agent its fan-out found
+    ineligible does not, while the target still without its execution does."""
+    f = Fleet()
+    reached, other = f.agent(), f.agent()
+    f.signal("buy", idempotency_key="one", dispatched_to=1, targets=[reached])
+    second = f.signal("buy", idempotency_key="two", dispatched_to=2)
+    outcomes = {o.agent_id: o for o in execute_signal(second, [reached, other], f.deps)}
+    assert (outcomes[reached].status, outcomes[reached].reason) == (
+        "WAIT", "earlier_signal_pending")
+    assert f.executions(second) == {other: ("EXECUTED", "open", None)}
 
 
 def test_the_signal_stays_dispatched_until_its_live_execution_is_final() -> None:
@@ -74,7 +87,7 @@ def test_the_signal_stays_dispatched_until_its_live_execution_is_final() -> None
 def test_a_wait_past_the_longest_fails_with_its_reason() -> None:
     f = Fleet()
     agent = f.agent()
-    f.signal("buy", idempotency_key="never-run", dispatched_to=1)
+    f.signal("buy", idempotency_key="never-run", dispatched_to=1, targets=[agent])
     sell = f.signal("sell", idempotency_key="s", dispatched_to=1)
     f.use(clock=FixedClock(NOW + f.deps.policy.signal_max_wait + timedelta(seconds=1)))
     [failed] = execute_signal(sell, [agent], f.deps, attempt=7)

@@ -40,7 +40,8 @@ def fan_out(signal_id: int, deps: Deps) -> int:
             awaiting=(signal_id, deps.vocabulary.exit) if exit_ else None)
         eligible = _eligible(signal, candidates, deps)
         done = uow.executions.count_for_signal(signal_id)
-        uow.signals.mark_dispatched(signal_id, done + len(eligible), deps.clock.now())
+        uow.signals.mark_dispatched(signal_id, done + len(eligible), deps.clock.now(),
+                                   targets=eligible)
         size = deps.policy.fanout_chunk_size
         chunks = [eligible[i:i + size] for i in range(0, len(eligible), size)]
         for chunk in chunks[1:]:
