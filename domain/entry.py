@@ -174,8 +174,12 @@ SWAP_IN_FLIGHT = "swap_in_flight"
 # The FAILED reasons once a signal waited its longest (``Policy.signal_max_wait``).
 GAVE_UP = {EARLIER_SIGNAL_PENDING: "earlier_signal_still_pending",
            SWAP_IN_FLIGHT: "swap_still_in_flight"}
+# The ``attempt`` of an execute sent by a re-run of a signal's fan-out (the outbox sweeper):
+# its waiting agents start no retry chain of their own (the first fan-out's chain, or the
+# sweeper's next re-run, brings them back), so chains never multiply.
+NO_CHAIN = -1
 RETRY_FIRST_S = 0.5
-RETRY_MAX_S = 10.0  # far below the broker's visibility timeout (a countdown must stay below it)
+RETRY_MAX_S = 2.0  # a chain of waits on one token moves on within 2 s of each turn
 
 
 @dataclass(frozen=True)
@@ -212,5 +216,5 @@ def gave_up(wait: Wait) -> str:
 
 
 def retry_delay(attempt: int) -> float:
-    """Seconds before the next look (attempt 0, 1, …): 0.5, 1, 2, 4, 8, then 10."""
+    """Seconds before the next look (attempt 0, 1, …): 0.5, 1, then every 2."""
     return min(RETRY_FIRST_S * float(2 ** min(max(attempt, 0), 16)), RETRY_MAX_S)

@@ -135,7 +135,7 @@ class CeleryQueue:
                 delay_s: float = 0.0) -> None:
         ids = [str(a) for a in agent_ids]
         if attempt:  # agents waiting for their turn (docs/rules.md §3)
-            self._send("signals.execute", [signal_id, ids, attempt], countdown=delay_s)
+            self._send("signals.execute", [signal_id, ids, attempt], countdown=delay_s or None)
         else:
             self._send("signals.execute", [signal_id, ids])
 

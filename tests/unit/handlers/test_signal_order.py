@@ -28,6 +28,23 @@ def test_an_exit_fanned_out_before_its_entry_waits_then_closes() -> None:
     assert (f.status(buy), f.status(sell)) == ("processed", "processed")
 
 
+def test_a_re_run_of_the_fan_out_starts_no_second_retry_chain() -> None:
+    """The outbox sweeper re-runs a dispatched signal's fan-out every grace period: its
+    waiting agents are looked at but not sent again (the first fan-out's chain, or the next
+    re-run, brings them back), so retries never multiply."""
+    f = Fleet()
+    agents = [f.agent(), f.agent()]
+    buy, sell = f.signal("buy", idempotency_key="b"), f.signal("sell", idempotency_key="s")
+    fan_out(sell, f.deps)
+    assert f.queue.executes == [(sell, agents)] and f.queue.attempts == [(1, 0.5)]
+    for _ in range(3):
+        assert fan_out(sell, f.deps) == 2  # the sweeper's re-runs: both still wait
+    assert f.queue.executes == [(sell, agents)]
+    fan_out(buy, f.deps)
+    fan_out(sell, f.deps)  # a re-run once the buy is applied closes every position
+    assert f.store.positions == {} and f.status(sell) == "processed"
+
+
 def test_an_entry_received_after_an_exit_waits_for_it() -> None:
     f = Fleet()
     agent = f.agent()

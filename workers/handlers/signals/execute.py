@@ -54,7 +54,8 @@ def execute_signal(signal_id: int, agent_ids: Sequence[uuid.UUID], deps: Deps,
     if processed:
         log.info("signal.processed", signal_id=signal_id)
     waiting = [o.agent_id for o in outcomes if o.status == WAIT]
-    if waiting:  # nothing of theirs was committed: they are looked at again later
+    if waiting and attempt != entry.NO_CHAIN:  # nothing of theirs was committed: looked
+        # at again later (a re-fan-out's leaves them to its own chain or the next re-run)
         deps.queue.execute(signal_id, waiting, attempt + 1, entry.retry_delay(attempt))
     return outcomes
 

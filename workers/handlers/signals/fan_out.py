@@ -11,6 +11,7 @@ from functools import partial
 
 import structlog
 
+from domain import entry
 from domain.agents import Agent, TokenMetrics
 from domain.config import StoredConfig
 from domain.eligibility import ineligibility_reasons
@@ -44,11 +45,14 @@ def fan_out(signal_id: int, deps: Deps) -> int:
                                    targets=eligible)
         size = deps.policy.fanout_chunk_size
         chunks = [eligible[i:i + size] for i in range(0, len(eligible), size)]
+        # Only the first fan-out starts retry chains for the agents that must wait for their
+        # turn (docs/rules.md §3); a re-run leaves them to those chains or to its next run.
+        attempt = 0 if stored.status == "pending" else entry.NO_CHAIN
         for chunk in chunks[1:]:
-            uow.after_commit(partial(deps.queue.execute, signal_id, chunk))
+            uow.after_commit(partial(deps.queue.execute, signal_id, chunk, attempt))
         uow.commit()
     if chunks:
-        execute_signal(signal_id, chunks[0], deps, stored)
+        execute_signal(signal_id, chunks[0], deps, stored, attempt)
     if not eligible:
         with deps.uow() as uow:
             if uow.signals.mark_processed_if_complete(signal_id, deps.clock.now()):
