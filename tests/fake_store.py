@@ -116,7 +116,8 @@ def reaches_unapplied(store: Store, agent: Agent, earlier: Iterable[SignalRow]) 
     """A dispatched earlier signal the agent is a target of, or a pending one in its scope,
     with no execution for it yet."""
     return any(((r.id, agent.id) in store.targets if r.status == "dispatched"
-                else r.signal.user_id is None or r.signal.user_id == agent.user_id)
+                else (r.signal.user_id is None or r.signal.user_id == agent.user_id)
+                and (r.signal.agent_id is None or r.signal.agent_id == agent.id))
                and (r.id, agent.id) not in store.executions for r in earlier)
 
 

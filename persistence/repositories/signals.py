@@ -26,18 +26,19 @@ _SE = m.SignalExecution
 
 
 def unapplied_before(signal_id: int,
-                     exit_types: Sequence[str] | None = None) -> Select[int, uuid.UUID | None, str]:
+                     exit_types: Sequence[str] | None = None
+                     ) -> Select[int, uuid.UUID | None, str, uuid.UUID | None]:
     """Signals for the same token received before ``signal_id`` (``received_at``, then id)
     that have not yet handed every agent they reach its execution (docs/rules.md §3 "Order
     per agent and token"): still pending (their fan-out has not decided whom they reach),
     or dispatched with fewer execution rows than eligible agents. A signal whose rows all
     exist (live ones maybe still PENDING) no longer holds others back: its own agents wait
     on their in-flight swap instead. ``exit_types`` given: entry signals only.
-    Columns: id, user_id, status."""
+    Columns: id, user_id, status, agent_id."""
     cur, e = aliased(m.TradingSignal), aliased(m.TradingSignal)
     rows = (select(func.count()).select_from(_SE).where(_SE.signal_id == e.id)
             .correlate(e).scalar_subquery())
-    stmt = (select(e.id, e.user_id, e.status).join(cur, cur.id == signal_id)
+    stmt = (select(e.id, e.user_id, e.status, e.agent_id).join(cur, cur.id == signal_id)
             .where(e.token_address == cur.token_address,
                    tuple_(e.received_at, e.id) < tuple_(cur.received_at, cur.id),
                    or_(e.status == "pending",
@@ -50,12 +51,14 @@ def unapplied_before(signal_id: int,
 def reaches_unapplied(agent: Any, earlier: Any) -> Any:
     """``agent`` (a column set with id, user_id) has one of the ``earlier`` signals (a
     subquery of ``unapplied_before``) still to come: a dispatched one it is a target of, or
-    a pending one in its scope (whom that reaches is not decided yet); and no execution of
+    a pending one in its scope (its user's, or its one agent's for a manual buy: whom that
+    reaches is not decided yet); and no execution of
     it yet. An agent the earlier signal's fan-out found ineligible does not wait for it."""
     tg = m.SignalTarget
     return exists().where(
         or_(and_(earlier.c.status == "pending",
-                 or_(earlier.c.user_id.is_(None), earlier.c.user_id == agent.user_id)),
+                 or_(earlier.c.user_id.is_(None), earlier.c.user_id == agent.user_id),
+                 or_(earlier.c.agent_id.is_(None), earlier.c.agent_id == agent.id)),
             exists().where(tg.signal_id == earlier.c.id, tg.agent_id == agent.id)
             .correlate_except(tg)),
         ~exists().where(_SE.signal_id == earlier.c.id, _SE.agent_id == agent.id)

@@ -4,8 +4,8 @@ An agent waits only for the earlier signals on a token it is a target of (docs/r
 "Order per agent and token"); a signal's rows are deleted once it is processed. Signals
 dispatched before this revision have none: they hold no agent back.
 
-Revision ID: 0009_signal_targets
-Revises: 0008_wallet_sync
+Revision ID: 0011_signal_targets
+Revises: 0010_quiet_bands
 Create Date: 2026-12-02 21:20:00.000000
 
 """
@@ -16,8 +16,8 @@ import sqlalchemy as sa
 
 
 # revision identifiers, used by Alembic.
-revision: str = '0009_signal_targets'
-down_revision: Union[str, Sequence[str], None] = '0008_wallet_sync'
+revision: str = '0011_signal_targets'
+down_revision: Union[str, Sequence[str], None] = '0010_quiet_bands'
 branch_labels: Union[str, Sequence[str], None] = None
 depends_on: Union[str, Sequence[str], None] = None
 
