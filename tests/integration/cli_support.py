@@ -16,6 +16,7 @@ import structlog
 from typer.testing import CliRunner
 
 from workers import bootstrap as runtime_module
+from workers import logging as fleet_logging
 from workers.cli import common as cli_common
 from workers.settings import get_settings
 
@@ -24,7 +25,7 @@ from workers.settings import get_settings
 def cli(database_url: str, redis_url: str, tmp_path: Path,
         monkeypatch: pytest.MonkeyPatch) -> Iterator[CliRunner]:
     monkeypatch.setattr(cli_common, "configure_logging", lambda *a, **k: None)
-    monkeypatch.setattr(runtime_module, "configure_logging", lambda *a, **k: None)
+    monkeypatch.setattr(fleet_logging, "configure_logging", lambda *a, **k: None)
     saved = structlog.get_config()
     structlog.reset_defaults()
     structlog.configure(logger_factory=structlog.PrintLoggerFactory(sys.stderr))
