@@ -207,35 +207,36 @@ def test_doctor_reports_beat_stopped_after_two_periods(database_url: str, redis_
     assert stopped.failed and stopped.detail.startswith("stopped: last heartbeat 10s ago")
 
 
-def test_doctor_counts_what_waits_in_the_queues(servers, redis_url: str,  # type: ignore[no-untyped-def]
-                                               redis_client: redis.Redis) -> None:
+def test_doctor_counts_what_waits_in_the_queues(servers) -> None:  # type: ignore[no-untyped-def]
     """Every Celery queue (all priorities) and the signals stream's backlog; a warning when
     messages wait and no worker (or, for the stream, no ingestor) is there to take them."""
-    broker_url = servers.redis.url_for(7)  # a broker of its own: no e2e worker listens there
-    broker = redis.Redis.from_url(broker_url)
-    broker.flushdb()
+    # A database of its own for the queues and the stream: an e2e worker or stream ingestor
+    # still running in this session must not take what the test counts.
+    quiet_url = servers.redis.url_for(7)
+    quiet = redis.Redis.from_url(quiet_url)
+    quiet.flushdb()
     doctor = Doctor(Settings(_env_file=None),  # type: ignore[call-arg]
-                    ServiceUrls("postgresql://unused/x", redis_url, broker_url, False))
+                    ServiceUrls("postgresql://unused/x", quiet_url, quiet_url, False))
     ok, down = Check("x", "OK", ""), Check("x", "FAIL", "", "fix")
     try:
-        idle = doctor.queues(redis_client, ok, ok, ok)
+        idle = doctor.queues(quiet, ok, ok, ok)
         assert idle.status == "OK"
         assert idle.detail == ("waiting: signals 0, sweeps 0, maintenance 0, live 0, stream 0")
-        broker.rpush("signals", "m1", "m2")
-        broker.rpush("sweeps\x06\x163", "m3")  # a priority queue counts for its queue
-        redis_client.xadd("signalfleet:signals", {"payload": "{}"})
-        waiting = doctor.queues(redis_client, ok, ok, ok)
+        quiet.rpush("signals", "m1", "m2")
+        quiet.rpush("sweeps\x06\x163", "m3")  # a priority queue counts for its queue
+        quiet.xadd("signalfleet:signals", {"payload": "{}"})
+        waiting = doctor.queues(quiet, ok, ok, ok)
         assert waiting.status == "OK" and "signals 2, sweeps 1," in waiting.detail
         assert waiting.detail.endswith("stream 1")
-        stuck = doctor.queues(redis_client, ok, down, ok)
+        stuck = doctor.queues(quiet, ok, down, ok)
         assert stuck.status == "WARN" and "no worker answers" in stuck.detail
         assert "fleet worker" in stuck.fix
-        unread = doctor.queues(redis_client, ok, ok, Check("ingestors", "WARN", "", "start"))
+        unread = doctor.queues(quiet, ok, ok, Check("ingestors", "WARN", "", "start"))
         assert unread.status == "WARN" and "fleet ingest" in unread.fix
-        assert doctor.queues(redis_client, down, ok, ok).failed  # the broker is down
+        assert doctor.queues(quiet, down, ok, ok).failed  # the broker is down
     finally:
-        broker.flushdb()
-        broker.close()
+        quiet.flushdb()
+        quiet.close()
 
 
 def test_doctor_checks_the_prices_of_held_tokens(uow: SqlAlchemyUnitOfWork, database_url: str,
