@@ -32,6 +32,10 @@ ROUTES = {
     # Live swaps sign with WALLET_n: only workers holding every assigned key consume this
     # queue (workers/live_worker.py); it also keeps 30 s confirmations off `signals`.
     "live.*": {"queue": "live"},
+    # The reconciler signs nothing (it re-sends stored bytes, resolves by signature status and
+    # fails intents never signed): any worker runs it, and a deployment without a live worker
+    # does not pile one message per run onto a queue nothing serves.
+    "live.reconcile": {"queue": "maintenance"},
     "wallets.*": {"queue": "maintenance"},
     "ops.*": {"queue": "maintenance"},
 }

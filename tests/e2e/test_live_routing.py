@@ -6,6 +6,7 @@ assigned in the database — one line naming the wallet and the fix, no tracebac
 from __future__ import annotations
 
 import time
+import uuid
 from pathlib import Path
 
 import pytest
@@ -28,13 +29,19 @@ def test_a_worker_without_keys_never_takes_a_live_task(
     client = redis.Redis.from_url(redis_url)
     client.delete("live")
     try:
-        routed.send_task("live.reconcile")
+        routed.send_task("live.execute", args=[str(uuid.uuid4())])
         time.sleep(2)  # the session's worker (signals, sweeps, maintenance) had its chance
         assert client.llen("live") == 1  # still queued: only a live worker takes it
         assert worker.popen.poll() is None
-        assert "live.reconcile[" not in worker.output()  # never received
+        assert "live.execute[" not in worker.output()  # never received
     finally:
         client.delete("live")
+
+
+def test_the_reconciler_runs_on_any_worker() -> None:
+    """It signs nothing, so a deployment without a live worker does not pile a message per
+    beat run onto the live queue."""
+    assert ROUTES["live.reconcile"] == {"queue": "maintenance"}
 
 
 @pytest.mark.parametrize("args", [["--live"], ["-Q", "signals,live"]])
