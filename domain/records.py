@@ -70,3 +70,14 @@ class StoredSnapshot:
     wallet_address: str
     snapshot_timestamp: datetime
     snapshot: Snapshot
+
+
+@dataclass(frozen=True)
+class PriceQuote:
+    """One observed price of a token, in SOL per token (USD optional)."""
+
+    token_address: str
+    price_sol: Decimal
+    observed_at: datetime
+    source: str
+    price_usd: Decimal | None = None
