@@ -104,13 +104,19 @@ def sign_in(driver: WebDriver, base: str, key: str) -> None:
     field = driver.find_element(By.CSS_SELECTOR, "label[for=api_key] + input#api_key")
     field.send_keys(key)
     driver.find_element(By.CSS_SELECTOR, "#login button[type=submit]").click()
-    WebDriverWait(driver, 10).until(lambda d: d.find_elements(By.TAG_NAME, "h1")
-                                    and d.find_element(By.TAG_NAME, "h1").text == "Fleet overview")
+    waiting(driver, 10).until(lambda d: text_of(d, "h1") == "Fleet overview")
     wait_live(driver)
 
 
+def waiting(driver: WebDriver, seconds: float, poll: float = 0.5) -> WebDriverWait[WebDriver]:
+    """A wait that reads again when the live refresh replaced the element it held:
+    a handle found one instant goes stale the next, which is the page working."""
+    return WebDriverWait(driver, seconds, poll_frequency=poll,
+                         ignored_exceptions=[StaleElementReferenceException])
+
+
 def wait_live(driver: WebDriver) -> None:
-    WebDriverWait(driver, 10).until(
+    waiting(driver, 10).until(
         lambda d: d.find_element(By.TAG_NAME, "body").get_attribute("data-live") == "ready")
 
 
@@ -169,7 +175,7 @@ def on_screen_after_push(driver: WebDriver, push: Callable[[], None], rows: int,
     (the ``rows``-th, without a reload); the seconds from the start of the push."""
     pushed = time.monotonic()
     push()
-    WebDriverWait(driver, 15, poll_frequency=0.05).until(lambda d: d.execute_script(
+    waiting(driver, 15, poll=0.05).until(lambda d: d.execute_script(
         "return document.querySelectorAll('#executions-body tr[data-execution]').length")
         == rows and "EXECUTED" in text_of(d, "#executions-body tr"))
     seconds = time.monotonic() - pushed
@@ -181,7 +187,7 @@ def health_matches_the_doctor(driver: WebDriver, urls: ServiceUrls) -> None:
     """The health page (reached from the navigation) lists ``fleet doctor``'s checks with
     the same verdicts: workers, queues, beat, price freshness among them."""
     driver.find_element(By.LINK_TEXT, "Health").click()
-    WebDriverWait(driver, 10).until(lambda d: d.find_element(By.TAG_NAME, "h1").text
+    waiting(driver, 10).until(lambda d: d.find_element(By.TAG_NAME, "h1").text
                                     == "Health")
     shown = driver.execute_script(
         "return Array.from(document.querySelectorAll('tr[data-check]')).map(r => "
@@ -232,29 +238,29 @@ def test_the_dashboard_live_in_a_real_browser(
         assert driver.execute_script("return window.__sameDocument === true")  # no reload
         row = text_of(driver, "#executions-body tr")
         assert "alpha" in row and "open" in row and "BONK" in row
-        WebDriverWait(driver, 5).until(lambda d: "BONK" in text_of(d, "#positions tbody"))
+        waiting(driver, 5).until(lambda d: "BONK" in text_of(d, "#positions tbody"))
         screenshot(driver, shots / "overview-1280.png", 1280)
         screenshot(driver, shots / "overview-390.png", 390)
         if os.environ.get("SIGNALFLEET_README_SCREENSHOT") == "1":
             shutil.copyfile(shots / "overview-1280.png", README_SHOT)
 
-        WebDriverWait(driver, 5, ignored_exceptions=[StaleElementReferenceException]).until(
+        waiting(driver, 5).until(
             lambda d: d.find_element(By.LINK_TEXT, "alpha").click() or True)  # live-refreshed
-        WebDriverWait(driver, 10).until(lambda d: "alpha" in d.find_element(By.TAG_NAME,
+        waiting(driver, 10).until(lambda d: "alpha" in d.find_element(By.TAG_NAME,
                                                                             "h1").text)
         wait_live(driver)
         driver.execute_script("window.__sameDocument = true")
         refresh_and_sweep(sender, e2e_redis, "0.0006")  # −40 %: below the −32 % stop
-        WebDriverWait(driver, 5).until(lambda d: "stop_loss" in text_of(d, "#trades-body"))
+        waiting(driver, 5).until(lambda d: "stop_loss" in text_of(d, "#trades-body"))
         assert driver.execute_script("return window.__sameDocument === true")
         assert driver.find_elements(By.CSS_SELECTOR, "svg.chart circle.dot")  # the deposit
-        WebDriverWait(driver, 5).until(  # the live refresh: the position is gone
+        waiting(driver, 5).until(  # the live refresh: the position is gone
             lambda d: "No open positions." in text_of(d, "#positions"))
         screenshot(driver, shots / "agent-1280.png", 1280)
         screenshot(driver, shots / "agent-390.png", 390)
 
         app.stop()  # the app restarts: the page reconnects by itself and catches up
-        WebDriverWait(driver, 10).until(lambda d: d.find_element(
+        waiting(driver, 10).until(lambda d: d.find_element(
             By.TAG_NAME, "body").get_attribute("data-live") == "off")
         app = serve(stack_env, tmp_path, port, "http-restarted")
         wait_live(driver)
@@ -267,7 +273,7 @@ def test_the_dashboard_live_in_a_real_browser(
         assert seconds <= ON_SCREEN_WITHIN, f"on screen {seconds:.2f}s after the push"
         assert executed(pipeline, alpha) == 2
         assert driver.execute_script("return window.__sameDocument === true")
-        WebDriverWait(driver, 5).until(lambda d: "BONK" in text_of(d, "#positions tbody"))
+        waiting(driver, 5).until(lambda d: "BONK" in text_of(d, "#positions tbody"))
         health_matches_the_doctor(driver, ServiceUrls(database_url, redis_url, redis_url,
                                                       False))
         screenshot(driver, shots / "health-1280.png", 1280)
@@ -278,13 +284,13 @@ def test_the_dashboard_live_in_a_real_browser(
         assert "bravo" in seen and "alpha" not in seen and "BONK" not in seen
         assert text_of(driver, "#executions-body tr").count("bravo") == 2  # its own only
         driver.get(f"{base}/dashboard/agents/{alpha}")
-        assert "No such agent" in driver.find_element(By.TAG_NAME, "h1").text
+        assert "No such agent" in text_of(driver, "h1")
         driver.get(f"{base}/dashboard/signals")
         assert "BONK" not in text_of(driver, "main")
 
         driver.get(f"{base}/dashboard")
         driver.find_element(By.CSS_SELECTOR, ".logout button").click()
-        WebDriverWait(driver, 5).until(lambda d: d.current_url.endswith("/dashboard/login"))
+        waiting(driver, 5).until(lambda d: d.current_url.endswith("/dashboard/login"))
         driver.get(f"{base}/dashboard")
         assert driver.current_url.endswith("/dashboard/login")  # the session is gone
     except BaseException:  # what the page showed, for the artifacts
