@@ -196,7 +196,8 @@ class SignalRepository:
         if not ids:
             return {}
         mine = (select(_SE.agent_id).where(_SE.signal_id == signal_id, _SE.agent_id.in_(ids)))
-        todo = [a for a in ids if a not in set(self._s.execute(mine).scalars())]
+        executed = set(self._s.execute(mine).scalars())  # once: not per agent
+        todo = [a for a in ids if a not in executed]
         earlier = unapplied_before(signal_id).subquery()
         behind: set[uuid.UUID] = set()
         if todo and self._s.execute(select(exists().select_from(earlier))).scalar_one():
