@@ -218,10 +218,13 @@ def test_the_http_ingestor_10k_payloads(http: Http) -> None:
     '{"token_address": ' + BEYOND_DECIMAL + "}",
     json.dumps({"token_address": MINT, "signal_type": "buy"})[:-1]
     + ', "signal_strength": ' + BEYOND_DECIMAL + "}",
+    json.dumps({"token_address": MINT, "signal_type": "buy"})[:-1]
+    + ', "signal_strength": 1E+999999999999999999}',  # at decimal's largest exponent
 ])
 def test_minimal_http_bodies(http: Http, content: str) -> None:
-    """500: read_json's json.loads(parse_float=Decimal) raises decimal.InvalidOperation,
-    which it does not catch (only ValueError and RecursionError)."""
+    """500: read_json's json.loads(parse_float=Decimal) raised decimal.InvalidOperation,
+    which it did not catch (only ValueError and RecursionError); and a strength at decimal's
+    largest exponent parsed, then overflowed in abs() while read as an integer."""
     assert post_one(http, content) == "rejected"
 
 

@@ -86,9 +86,11 @@ def _public_key(value: str) -> str:
 def _integral_number(value: Any) -> Any:
     """``50.0`` is the integer 50, as JSON Schema's ``integer`` reads it (a huge number stays
     as it is, refused as out of range without building its integer)."""
-    finite = (isinstance(value, Decimal) and value.is_finite()) or (
-        isinstance(value, float) and math.isfinite(value))
-    if finite and abs(value) < 1_000_000 and value == int(value):
+    if isinstance(value, Decimal):  # copy_abs: no rounding, so no Overflow at any exponent
+        small = value.is_finite() and value.copy_abs() < 1_000_000
+    else:
+        small = isinstance(value, float) and math.isfinite(value) and abs(value) < 1_000_000
+    if small and value == int(value):
         return int(value)
     return value
 
