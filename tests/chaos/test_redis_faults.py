@@ -54,6 +54,8 @@ def test_redis_data_loss_the_outbox_sweeper_recovers_every_signal(
     wait_for(lambda: count(chaos, m.TradingSignal) == 30, what="the signals to commit")
     assert e2e_redis.llen("signals") > 0  # their fan-outs, enqueued after commit
     ingestor = fleet.ingestor
+    # The chaos session started this Redis server itself (tests/chaos/conftest.py,
+    # chaos_redis): wiping it touches no one else.
     e2e_redis.flushall()  # every queued task, price and stream is gone
     set_prices(e2e_redis, TOKENS)
     fleet.start_worker("w1")
