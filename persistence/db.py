@@ -10,12 +10,18 @@ from sqlalchemy import Engine, ExceptionContext, create_engine, event
 from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.orm import Session, sessionmaker
 
+from domain.errors import TransientError
+
 
 @dataclass(frozen=True)
 class PoolConfig:
     size: int = 10
     max_overflow: int = 20
     timeout: float = 30.0
+    # Give up waiting for a row lock after this long (0: wait as long as it takes). The
+    # stream ingestor's inline fan-outs set it, so a lock held elsewhere hands the signal to
+    # the workers instead of stalling the stream (workers/handlers/signals/fan_out.py).
+    lock_timeout_ms: int = 0
 
 
 def make_engine(url: str, pool: PoolConfig | None = None, *, echo: bool = False) -> Engine:
@@ -29,9 +35,12 @@ def make_engine(url: str, pool: PoolConfig | None = None, *, echo: bool = False)
         pool_pre_ping=True,
         pool_recycle=1800,
         echo=echo,
+        connect_args=({"options": f"-c lock_timeout={pool.lock_timeout_ms}"}
+                      if pool.lock_timeout_ms else {}),
     )
     event.listen(engine, "checkout", _refuse_busy)
     event.listen(engine, "handle_error", _busy_is_unusable)
+    event.listen(engine, "handle_error", _lock_timeout_is_transient)
     return engine
 
 
@@ -52,6 +61,18 @@ def _busy_is_unusable(context: ExceptionContext) -> None:
     it is invalidated, and a task sees a transient error and is retried."""
     if any(text in str(context.original_exception) for text in _BUSY):
         context.is_disconnect = True
+
+
+_LOCK_NOT_AVAILABLE = "55P03"
+
+
+def _lock_timeout_is_transient(context: ExceptionContext) -> None:
+    """A lock wait that ran out (``lock_timeout``) is a TransientError, as an unreachable
+    database is: nothing was decided, the work is retried or handed on, and a handler never
+    records it as a failed execution."""
+    if getattr(context.original_exception, "sqlstate", None) == _LOCK_NOT_AVAILABLE:
+        raise TransientError("a row lock was not granted within lock_timeout") \
+            from context.original_exception
 
 
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:

@@ -18,7 +18,7 @@ import importlib
 import os
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from functools import cached_property
 from typing import TYPE_CHECKING, Protocol
@@ -325,9 +325,33 @@ class Container:
                     prices=self.prices, metrics=metrics, paper=self.paper, venue=self.venue,
                     policy=policy, live=live, vocabulary=s.vocabulary)
 
+    @cached_property
+    def ingest_engine(self) -> Engine:
+        """The stream ingestor's engine: its row-lock waits give up after
+        ``ingest_lock_timeout_ms``, so a lock held elsewhere (an operator's long transaction)
+        hands a signal to the workers instead of stalling the stream."""
+        from persistence.db import PoolConfig, make_engine
+
+        s = self.settings
+        return make_engine(self.urls.database_url,
+                           PoolConfig(s.db_pool_size, s.db_max_overflow, s.db_pool_timeout,
+                                      lock_timeout_ms=s.ingest_lock_timeout_ms))
+
+    @cached_property
+    def ingest_deps(self) -> Deps:
+        """The stream ingestor's dependencies: the low-latency path on (a signal reaching at
+        most ``inline_fanout_agents`` agents is executed by the ingestor), on its engine."""
+        from persistence.db import make_session_factory
+        from persistence.unit_of_work import SqlAlchemyUnitOfWork
+
+        factory = make_session_factory(self.ingest_engine)
+        policy = replace(self.deps.policy, inline_agents=self.settings.inline_fanout_agents)
+        return replace(self.deps, uow=lambda: SqlAlchemyUnitOfWork(factory), policy=policy)
+
     def dispose(self) -> None:
-        if "engine" in self.__dict__:
-            self.engine.dispose()
+        for engine in ("engine", "ingest_engine"):
+            if engine in self.__dict__:
+                self.__dict__[engine].dispose()
         if "redis" in self.__dict__:
             self.redis.close()
 

@@ -83,6 +83,11 @@ class Settings(BaseSettings):
 
     # Pipeline.
     fanout_chunk_size: int = Field(100, ge=1)
+    # The stream ingestor executes a signal reaching at most this many agents itself, with no
+    # Celery hop (0: every fan-out goes to the workers); its row-lock waits give up after
+    # ingest_lock_timeout_ms and hand the signal to the workers.
+    inline_fanout_agents: int = Field(10, ge=0, le=1000)
+    ingest_lock_timeout_ms: int = Field(2000, ge=1)
     max_open_positions: int = Field(25, ge=1)
     pending_grace_seconds: int = Field(30, ge=1)
     # A signal's agent waiting for its turn FAILs this long after receipt (docs/rules.md §3).

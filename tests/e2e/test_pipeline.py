@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import uuid
 from datetime import UTC, datetime
@@ -12,17 +13,19 @@ import redis
 from celery import Celery
 from sqlalchemy import Engine, func, select
 
+from domain.base58 import b58encode
 from domain.ledger import SOL_MINT
 from persistence import models as m
 from persistence.db import make_session_factory
 from persistence.unit_of_work import SqlAlchemyUnitOfWork
-from tests.e2e.conftest import wait_for
+from tests.e2e.conftest import Proc, wait_for
 from workers.adapters.prices import StaticPriceFeed
 from workers.handlers.operators.agents import NewAgent, create_agent
 from workers.ingest.dead_letters import DEAD_SIGNALS_STREAM
 from workers.ingest.stream import SIGNALS_STREAM
 
 MINT = "7GCihgDB8fe6KNjn2MYtkzZcRjQy3t9GHdC8uHYmW2hr"
+OTHER_MINT = b58encode(hashlib.sha256(b"pipeline-other-mint").digest())
 FIXED_SIZE = {"positionCalculator": {"randomization": {"enabled": False}}}
 DCA_ON = {**FIXED_SIZE, "dca": {"enabled": True, "mode": "moderate", "cooldownSeconds": 10}}
 
@@ -211,3 +214,35 @@ def test_a_burst_in_one_ingest_many_task(pipeline: Engine, e2e_redis: redis.Redi
                                                     ("SKIPPED", "none", "position_exists")]
     dead = wait_for(lambda: e2e_redis.xrange(DEAD_SIGNALS_STREAM), what="the rejected payload")
     assert [d[1]["field"] for d in dead] == ["signal_strength"]
+
+
+def executed_by(proc: Proc, since: int, signal_id: int) -> bool:
+    """Whether ``proc``'s log past ``since`` characters shows it executing the signal for an
+    agent (signal ids start again at 1 in each test's clean database)."""
+    return any("signal.executed" in line and f"signal_id={signal_id} " in f"{line} "
+               for line in proc.output()[since:].splitlines())
+
+
+def test_a_small_fan_out_runs_in_the_ingestor_and_a_large_one_on_the_workers(
+        pipeline: Engine, e2e_redis: redis.Redis, ingestor: Proc, worker: Proc) -> None:
+    """The low-latency path: a signal reaching at most SIGNALFLEET_INLINE_FANOUT_AGENTS
+    (10) agents is executed by the ingestor, with no Celery hop; eleven go to the workers
+    (the ingestor records their dispatch and hands the chunk on)."""
+    logs = {proc: len(proc.output()) for proc in (ingestor, worker)}
+    set_price(e2e_redis, "0.001")
+    few = [agent(pipeline, f"few-{i}", "10", {**FIXED_SIZE, "signals": {"minScore": 60}})
+           for i in range(3)]
+    push(e2e_redis, signal_strength=70)
+    wait_for(lambda: signal_done(pipeline, 1), what="the small fan-out")
+    many = [agent(pipeline, f"many-{i}", "10", FIXED_SIZE) for i in range(11)]
+    StaticPriceFeed(e2e_redis, Clock()).set_price(OTHER_MINT, Decimal("0.002"))
+    push(e2e_redis, token_address=OTHER_MINT, signal_strength=50)
+    wait_for(lambda: signal_done(pipeline, 2), what="the large fan-out")
+    with pipeline.connect() as conn:
+        ids = dict(conn.execute(select(m.TradingSignal.token_address, m.TradingSignal.id)).all())
+    done = executions(pipeline)
+    assert {a for a in done if ("EXECUTED", "open", None) in done[a]} == {*few, *many}
+    assert executed_by(ingestor, logs[ingestor], ids[MINT])
+    assert not executed_by(worker, logs[worker], ids[MINT])
+    assert executed_by(worker, logs[worker], ids[OTHER_MINT])
+    assert not executed_by(ingestor, logs[ingestor], ids[OTHER_MINT])

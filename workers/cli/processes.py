@@ -82,7 +82,7 @@ def ingest(consumer: str = typer.Option("", "--consumer",
         signal.signal(sig, lambda *_: stop.set())
     name = consumer or f"{os.uname().nodename}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
     process_logs(rt)
-    StreamIngestor(rt.redis, rt.deps, consumer=name).run(stop)
+    StreamIngestor(rt.redis, rt.ingest_deps, consumer=name).run(stop)
 
 
 def run(demo: bool = typer.Option(True, "--demo/--no-demo",

@@ -4,6 +4,10 @@ acknowledges a message only after its row has committed, deleting it from the st
 same MULTI, so the stream holds only what is not yet ingested. Invalid messages are
 acknowledged into the dead-letter stream with the field and the reason.
 
+Once a batch is committed and acknowledged, its fan-outs start here: a small batch's signals
+that reach a handful of agents are executed by this process, with no Celery hop (the
+low-latency path, ``fan_out_here``); the rest go to the workers.
+
 A message without an ``idempotency_key`` is keyed by its stream id, so a redelivery after a
 crash between commit and XACK stores nothing twice. Keys live in the ``stream`` namespace: no
 other channel can claim one (domain/channels.py).
@@ -27,6 +31,7 @@ from domain.signals import Signal, absent
 from domain.vocabulary import Vocabulary
 from persistence.redis_outage import outage, process_episode
 from workers.handlers.shared.deps import Deps
+from workers.handlers.signals.fan_out import fan_out_here
 from workers.handlers.signals.ingest import Rejected, store_signals, validate
 from workers.ingest.dead_letters import dead_letter
 
@@ -123,9 +128,9 @@ class StreamIngestor:
                 self._reject(message_id, raw, parsed)
             else:
                 valid.append((message_id, raw, parsed))
-        if valid:
-            self._store(valid)
+        created = self._store(valid) if valid else []
         self._ack_and_trim(ids)
+        fan_out_here(created, self.deps)
 
     def _ack_and_trim(self, ids: list[str]) -> None:
         """Acknowledge and delete the handled messages in one MULTI (bounded growth): the
@@ -136,24 +141,28 @@ class StreamIngestor:
         pipe.xdel(SIGNALS_STREAM, *ids)
         pipe.execute()
 
-    def _store(self, valid: list[tuple[str, Any, Signal]]) -> None:
+    def _store(self, valid: list[tuple[str, Any, Signal]]) -> list[int]:
         """The batch in one transaction; if the database refuses it for a reason other than
-        being unavailable, one by one, so one bad message never blocks the stream."""
+        being unavailable, one by one, so one bad message never blocks the stream. Returns
+        the new signals' ids (a crash before their fan-out leaves them to the sweeper)."""
         try:
-            store_signals([s for _, _, s in valid], self.deps, STREAM)
-            return
+            stored = store_signals([s for _, _, s in valid], self.deps, STREAM, enqueue=False)
+            return [r.signal_id for r in stored if r.created]
         except TransientError:
             raise
         except Exception:
             log.exception("ingest.batch_refused", size=len(valid))
+        created: list[int] = []
         for message_id, raw, signal in valid:
             try:
-                store_signals([signal], self.deps, STREAM)
+                created += [r.signal_id for r in store_signals([signal], self.deps, STREAM,
+                                                               enqueue=False) if r.created]
             except TransientError:
                 raise
             except Exception as exc:
                 self._reject(message_id, raw, Rejected("payload", f"not storable: "
                                                                   f"{type(exc).__name__}"))
+        return created
 
     def _reject(self, message_id: str, raw: Any, bad: Rejected) -> None:
         dead_letter(self.redis, raw, bad.field, bad.reason, source="stream",

@@ -4,18 +4,20 @@ signal reaches, how it is chunked, and what an incoming payload stores and enque
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from typing import Any
 
 import pytest
 
 from domain.channels import STREAM
-from domain.errors import InvalidSignal
+from domain.errors import InvalidSignal, TransientError
+from domain.ports import PriceFeed, PriceQuote
 from domain.signals import Signal
 from tests.unit.domain.helpers import OTHER_USER_ID, T0, USER_ID
 from tests.unit.handlers.signal_fleet import FIXED, NOW, TOKEN, CommitsAtEnqueue, Fleet
 from workers.handlers.shared.deps import Policy
 from workers.handlers.signals.execute import execute_signal
-from workers.handlers.signals.fan_out import fan_out
+from workers.handlers.signals.fan_out import fan_out, fan_out_here
 from workers.handlers.signals.ingest import Ingested, ingest, store_signals
 
 
@@ -135,3 +137,63 @@ def test_an_invalid_payload_is_refused_naming_the_field_and_stores_nothing(
     assert refused.value.field == field
     assert f.store.signals == {} and f.store.commits == 0 and f.queue.fan_outs == []
 
+
+
+def test_the_low_latency_path_executes_a_small_fan_out_with_no_hop() -> None:
+    f = Fleet()
+    f.use(policy=Policy(inline_agents=3))
+    agents = [f.agent() for _ in range(3)]
+    sids = [f.signal(), f.signal("sell")]
+    fan_out_here(sids, f.deps)
+    assert f.executions(sids[0]) == {a: ("EXECUTED", "open", None) for a in agents}
+    assert f.executions(sids[1]) == {a: ("EXECUTED", "close", None) for a in agents}
+    assert [f.status(s) for s in sids] == ["processed"] * 2
+    assert f.queue.fan_outs == [] and f.queue.executes == []
+
+
+def test_a_fan_out_over_the_inline_limit_goes_to_the_workers_whole() -> None:
+    f = Fleet()
+    f.use(policy=Policy(inline_agents=3, fanout_chunk_size=2))
+    agents = [f.agent() for _ in range(4)]
+    sid = f.signal()
+    fan_out_here([sid], f.deps)
+    assert f.executions(sid) == {}  # nothing ran in the ingestor
+    assert f.queue.executes == [(sid, agents[:2]), (sid, agents[2:])]
+    assert f.status(sid) == "dispatched" and f.store.signals[sid].eligible_agents == 4
+
+
+@pytest.mark.parametrize(("policy", "batch"), [(Policy(), 1), (Policy(inline_agents=3), 5)])
+def test_off_or_a_large_batch_enqueues_the_fan_outs(policy: Policy, batch: int) -> None:
+    f = Fleet()
+    f.use(policy=policy)
+    f.agent()
+    sids = [f.signal(strength=50 + i) for i in range(batch)]
+    fan_out_here(sids, f.deps)
+    assert f.queue.fan_outs == [sids]
+    assert all(f.executions(sid) == {} and f.status(sid) == "pending" for sid in sids)
+
+
+class FailsOnce:
+    """A price feed whose ``n``-th read fails as a database outage would."""
+
+    def __init__(self, feed: PriceFeed, n: int) -> None:
+        self.feed, self.n = feed, n
+
+    def get_prices(self, token_addresses: Sequence[str]) -> dict[str, PriceQuote]:
+        self.n -= 1
+        if self.n == 0:
+            raise TransientError("database unavailable")
+        return self.feed.get_prices(token_addresses)
+
+
+def test_a_failure_on_the_low_latency_path_hands_the_rest_to_the_workers() -> None:
+    f = Fleet()
+    f.use(policy=Policy(inline_agents=3))
+    f.use(prices=FailsOnce(f.deps.prices, 2))
+    agent = f.agent()
+    sids = [f.signal(strength=60), f.signal(strength=70), f.signal(strength=80)]
+    fan_out_here(sids, f.deps)
+    assert f.executions(sids[0]) == {agent: ("EXECUTED", "open", None)}  # executed here
+    assert f.queue.fan_outs == [sids[1:]]  # the failed one and the rest: to the workers
+    assert f.executions(sids[1]) == f.executions(sids[2]) == {}
+    assert f.status(sids[1]) == "dispatched" and f.status(sids[2]) == "pending"

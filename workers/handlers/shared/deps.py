@@ -31,6 +31,11 @@ class Policy:
 
     max_open_positions: int = MAX_OPEN_POSITIONS
     fanout_chunk_size: int = 100
+    # The low-latency path (fan_out.fan_out_here): the stream ingestor executes a signal
+    # itself when it reaches at most this many agents (0: never), for batches of at most
+    # inline_signals signals; anything larger goes to the workers in chunks.
+    inline_agents: int = 0
+    inline_signals: int = 4
     sweep_chunk_size: int = 10  # tokens per positions.sweep_tokens task
     price_freshness: timedelta = timedelta(seconds=30)
     pending_grace: timedelta = timedelta(seconds=30)
