@@ -7,7 +7,20 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Select, and_, delete, exists, func, or_, select, tuple_, update
+from sqlalchemy import (
+    BindParameter,
+    ColumnElement,
+    Select,
+    and_,
+    bindparam,
+    delete,
+    exists,
+    func,
+    or_,
+    select,
+    tuple_,
+    update,
+)
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.orm import Session, aliased
 
@@ -25,7 +38,7 @@ _CLAIM_REASON = "in_progress"
 _SE = m.SignalExecution
 
 
-def unapplied_before(signal_id: int,
+def unapplied_before(signal_id: int | ColumnElement[int],
                      exit_types: Sequence[str] | None = None
                      ) -> Select[int, uuid.UUID | None, str, uuid.UUID | None]:
     """Signals for the same token received before ``signal_id`` (``received_at``, then id)
@@ -63,6 +76,34 @@ def reaches_unapplied(agent: Any, earlier: Any) -> Any:
             .correlate_except(tg)),
         ~exists().where(_SE.signal_id == earlier.c.id, _SE.agent_id == agent.id)
         .correlate_except(_SE))
+
+
+# The statements every execution runs, built once with bound parameters: building these
+# select trees (aliases, correlated subqueries) cost more Python time per signal than their
+# round trips (the profile in README "Performance"); compiled, SQLAlchemy caches them.
+_SIGNAL_ID: BindParameter[int] = bindparam("signal_id")
+_AGENT_IDS: BindParameter[list[uuid.UUID]] = bindparam("agent_ids", expanding=True)
+_EXECUTED_OF = select(_SE.agent_id).where(_SE.signal_id == _SIGNAL_ID,
+                                          _SE.agent_id.in_(_AGENT_IDS))
+_EARLIER = unapplied_before(_SIGNAL_ID).subquery()
+_ANY_EARLIER = select(exists().select_from(_EARLIER))
+_BEHIND = select(m.Agent.id).where(m.Agent.id.in_(_AGENT_IDS),
+                                   reaches_unapplied(m.Agent, _EARLIER))
+_SWAPPING = (select(m.SwapSubmission.agent_id).distinct()
+             .where(m.SwapSubmission.agent_id.in_(_AGENT_IDS),
+                    m.SwapSubmission.status.in_(IN_FLIGHT)))
+_PROCESSED = (
+    update(m.TradingSignal)
+    .where(m.TradingSignal.id == _SIGNAL_ID, m.TradingSignal.status == "dispatched",
+           m.TradingSignal.eligible_agents <= select(func.count()).select_from(_SE)
+           .where(_SE.signal_id == _SIGNAL_ID).scalar_subquery(),
+           ~exists().where(_SE.signal_id == _SIGNAL_ID, _SE.status == "PENDING"))
+    .values(status="processed", processed_at=bindparam("now"))
+    .returning(m.TradingSignal.id)
+    .execution_options(synchronize_session=False)
+)
+_DROP_TARGETS = (delete(m.SignalTarget).where(m.SignalTarget.signal_id == _SIGNAL_ID)
+                 .execution_options(synchronize_session=False))
 
 
 _SIGNAL_COLUMNS = (
@@ -171,20 +212,11 @@ class SignalRepository:
     def mark_processed_if_complete(self, signal_id: int, now: datetime) -> bool:
         """Processed once every eligible agent has its execution row and none is still
         PENDING (a live swap not yet confirmed, failed or expired: docs/rules.md §12)."""
-        done = (select(func.count()).select_from(_SE)
-                .where(_SE.signal_id == signal_id).scalar_subquery())
-        pending = exists().where(_SE.signal_id == signal_id, _SE.status == "PENDING")
-        stmt = (
-            update(m.TradingSignal)
-            .where(m.TradingSignal.id == signal_id, m.TradingSignal.status == "dispatched",
-                   m.TradingSignal.eligible_agents <= done, ~pending)
-            .values(status="processed", processed_at=now)
-            .returning(m.TradingSignal.id)
-        )
-        if self._s.execute(stmt).scalar_one_or_none() is None:
+        params = {"signal_id": signal_id, "now": now}
+        if self._s.execute(_PROCESSED, params).scalar_one_or_none() is None:
             return False
         # Every target has its execution: the rows have served (bounded storage).
-        self._s.execute(delete(m.SignalTarget).where(m.SignalTarget.signal_id == signal_id))
+        self._s.execute(_DROP_TARGETS, params)
         return True
 
     def ahead_of(self, signal_id: int,
@@ -195,19 +227,16 @@ class SignalRepository:
         ids = list(set(agent_ids))
         if not ids:
             return {}
-        mine = (select(_SE.agent_id).where(_SE.signal_id == signal_id, _SE.agent_id.in_(ids)))
-        executed = set(self._s.execute(mine).scalars())  # once: not per agent
+        executed = set(self._s.execute(  # once: not per agent
+            _EXECUTED_OF, {"signal_id": signal_id, "agent_ids": ids}).scalars())
         todo = [a for a in ids if a not in executed]
-        earlier = unapplied_before(signal_id).subquery()
+        if not todo:
+            return {}
         behind: set[uuid.UUID] = set()
-        if todo and self._s.execute(select(exists().select_from(earlier))).scalar_one():
-            stmt = select(m.Agent.id).where(m.Agent.id.in_(todo),
-                                            reaches_unapplied(m.Agent, earlier))
-            behind = set(self._s.execute(stmt).scalars())
-        swapping = set(self._s.execute(
-            select(m.SwapSubmission.agent_id).distinct()
-            .where(m.SwapSubmission.agent_id.in_(todo),
-                   m.SwapSubmission.status.in_(IN_FLIGHT))).scalars()) if todo else set()
+        if self._s.execute(_ANY_EARLIER, {"signal_id": signal_id}).scalar_one():
+            behind = set(self._s.execute(
+                _BEHIND, {"signal_id": signal_id, "agent_ids": todo}).scalars())
+        swapping = set(self._s.execute(_SWAPPING, {"agent_ids": todo}).scalars())
         return {a: Ahead(a in behind, a in swapping) for a in todo
                 if a in behind or a in swapping}
 
