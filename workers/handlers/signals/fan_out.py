@@ -54,13 +54,11 @@ def fan_out(signal_id: int, deps: Deps, inline_limit: int | None = None) -> int:
         attempt = 0 if stored.status == "pending" else entry.NO_CHAIN
         for chunk in chunks[here:]:
             uow.after_commit(partial(deps.queue.execute, signal_id, chunk, attempt))
+        if not eligible:  # nothing more to come: complete in the same transaction
+            uow.signals.mark_processed_if_complete(signal_id, deps.clock.now())
         uow.commit()
     if chunks[:here]:
         execute_signal(signal_id, chunks[0], deps, stored, attempt)
-    if not eligible:
-        with deps.uow() as uow:
-            if uow.signals.mark_processed_if_complete(signal_id, deps.clock.now()):
-                uow.commit()
     log.info("signal.fanned_out", signal_id=signal_id, eligible=len(eligible),
              chunks=len(chunks), already_executed=done)
     return len(eligible)
