@@ -47,7 +47,9 @@ def test_a_redis_restart_mid_burst_loses_and_doubles_nothing(
 
 def test_redis_data_loss_the_outbox_sweeper_recovers_every_signal(
         chaos: Engine, e2e_redis: redis.Redis, sender: Celery, fleet: Fleet) -> None:
-    agents = make_agents(chaos, 10)
+    # More agents than the ingestor executes itself (SIGNALFLEET_INLINE_FANOUT_AGENTS, 10):
+    # every fan-out's work is a task for the workers
+    agents = make_agents(chaos, 11)
     set_prices(e2e_redis, TOKENS)
     fleet.workers.pop("w1").stop(signal.SIGTERM)  # nobody consumes: the tasks wait in Redis
     push_all(e2e_redis, plan(30, TOKENS))
