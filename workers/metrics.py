@@ -24,7 +24,7 @@ import os
 import socket
 import time
 from collections import Counter as Tally
-from collections.abc import Iterable, MutableMapping
+from collections.abc import Iterable, MutableMapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -135,6 +135,17 @@ def flush_executions(received: Any = None) -> None:
     for *_, sid in done:
         if sid in arrivals:
             LATENCY.observe(max(0.0, (now - arrivals[sid]).total_seconds()))
+
+
+def received_at(signal_ids: Sequence[int]) -> dict[int, datetime]:
+    """When each signal arrived (one indexed read, after the executions' commit)."""
+    from persistence.metrics_queries import received_at as query
+    from workers.bootstrap import container
+
+    if not signal_ids:
+        return {}
+    with container().session_factory() as session:
+        return query(session, signal_ids)
 
 
 def task_started(task_id: str) -> None:

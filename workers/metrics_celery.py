@@ -4,8 +4,6 @@ multiprocess directory."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from datetime import datetime
 from typing import Any
 
 import structlog
@@ -14,17 +12,6 @@ from celery.signals import task_postrun, task_prerun
 from workers import metrics
 
 log = structlog.get_logger(__name__)
-
-
-def _received(signal_ids: Sequence[int]) -> dict[int, datetime]:
-    """When each signal arrived (one indexed read, after the task's commit)."""
-    from persistence.metrics_queries import received_at
-    from workers.bootstrap import container
-
-    if not signal_ids:
-        return {}
-    with container().session_factory() as session:
-        return received_at(session, signal_ids)
 
 
 @task_prerun.connect  # type: ignore[untyped-decorator]
@@ -36,6 +23,7 @@ def _prerun(task_id: str | None = None, **_: Any) -> None:
 def _postrun(task_id: str | None = None, task: Any = None, state: str | None = None,
              **_: Any) -> None:
     try:
-        metrics.task_finished(task_id or "", getattr(task, "name", "?"), state, _received)
+        metrics.task_finished(task_id or "", getattr(task, "name", "?"), state,
+                              metrics.received_at)
     except Exception as exc:  # metrics never fail a task that already ran
         log.warning("metrics.task_hook_failed", error=type(exc).__name__)

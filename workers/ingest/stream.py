@@ -30,6 +30,7 @@ from domain.json_text import REPEATED, RepeatedKey, loads_exact
 from domain.signals import Signal, absent
 from domain.vocabulary import Vocabulary
 from persistence.redis_outage import outage, process_episode
+from workers import metrics
 from workers.handlers.shared.deps import Deps
 from workers.handlers.signals.fan_out import fan_out_here
 from workers.handlers.signals.ingest import Rejected, store_signals, validate
@@ -130,7 +131,10 @@ class StreamIngestor:
                 valid.append((message_id, raw, parsed))
         created = self._store(valid) if valid else []
         self._ack_and_trim(ids)
-        fan_out_here(created, self.deps)
+        # counted as a task's executions are: once committed, with their latency
+        with structlog.contextvars.bound_contextvars(task="ingest.inline"):
+            fan_out_here(created, self.deps)
+        metrics.flush_executions(metrics.received_at)
 
     def _ack_and_trim(self, ids: list[str]) -> None:
         """Acknowledge and delete the handled messages in one MULTI (bounded growth): the
