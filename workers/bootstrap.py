@@ -175,11 +175,14 @@ class Container:
 
     @cached_property
     def engine(self) -> Engine:
+        return self._engine()
+
+    def _engine(self, lock_timeout_ms: int = 0) -> Engine:
         from persistence.db import PoolConfig, make_engine
 
         s = self.settings
-        return make_engine(self.urls.database_url,
-                           PoolConfig(s.db_pool_size, s.db_max_overflow, s.db_pool_timeout))
+        return make_engine(self.urls.database_url, PoolConfig(
+            s.db_pool_size, s.db_max_overflow, s.db_pool_timeout, lock_timeout_ms))
 
     @cached_property
     def session_factory(self) -> sessionmaker[Session]:
@@ -330,12 +333,7 @@ class Container:
         """The stream ingestor's engine: its row-lock waits give up after
         ``ingest_lock_timeout_ms``, so a lock held elsewhere (an operator's long transaction)
         hands a signal to the workers instead of stalling the stream."""
-        from persistence.db import PoolConfig, make_engine
-
-        s = self.settings
-        return make_engine(self.urls.database_url,
-                           PoolConfig(s.db_pool_size, s.db_max_overflow, s.db_pool_timeout,
-                                      lock_timeout_ms=s.ingest_lock_timeout_ms))
+        return self._engine(self.settings.ingest_lock_timeout_ms)
 
     @cached_property
     def ingest_deps(self) -> Deps:
