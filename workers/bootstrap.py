@@ -175,9 +175,9 @@ class Container:
 
     @cached_property
     def engine(self) -> Engine:
-        return self._engine()
+        return self._build_engine()
 
-    def _engine(self, lock_timeout_ms: int = 0) -> Engine:
+    def _build_engine(self, lock_timeout_ms: int = 0) -> Engine:
         from persistence.db import PoolConfig, make_engine
 
         s = self.settings
@@ -333,7 +333,7 @@ class Container:
         """The stream ingestor's engine: its row-lock waits give up after
         ``ingest_lock_timeout_ms``, so a lock held elsewhere (an operator's long transaction)
         hands a signal to the workers instead of stalling the stream."""
-        return self._engine(self.settings.ingest_lock_timeout_ms)
+        return self._build_engine(self.settings.ingest_lock_timeout_ms)
 
     @cached_property
     def ingest_deps(self) -> Deps:

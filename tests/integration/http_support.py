@@ -42,14 +42,14 @@ class BrokerRuntime(Container):
         self.queue_name = f"http-test-{uuid.uuid4().hex[:8]}"
         self.producer = Celery("http-test", broker=celery_broker_url(urls.broker_url))
         self.committed_at_send: list[bool] = []
-        self._engine = engine
+        self._db = engine
 
     @cached_property
     def queue(self) -> CeleryQueue:
         return CeleryQueue(self.send, 1)
 
     def send(self, name: str, args: list[object]) -> None:
-        with self._engine.connect() as conn:
+        with self._db.connect() as conn:
             row = conn.execute(text("SELECT 1 FROM trading_signals WHERE id = :id"),
                                {"id": args[0]}).first()
         self.committed_at_send.append(row is not None)
