@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import migrations
 
 if TYPE_CHECKING:
+    import psycopg
     from alembic.config import Config
     from sqlalchemy import Engine
 
@@ -80,12 +81,19 @@ def head_revision() -> str | None:
 
 def current_revision(engine: Engine) -> str | None:
     """The database's revision (None for an empty database), as Alembic records it."""
-    from sqlalchemy import text
+    from persistence.read_connection import borrowed
 
-    with engine.connect() as conn:
-        if conn.scalar(text("SELECT to_regclass('alembic_version')")) is None:
+    with borrowed(engine) as conn:
+        return revision_of(conn)
+
+
+def revision_of(conn: psycopg.Connection[Any]) -> str | None:
+    """``current_revision`` on a plain psycopg connection (the CLI's read path)."""
+    with conn.cursor() as cur:
+        found = cur.execute("SELECT to_regclass('alembic_version')").fetchone()
+        if found is None or found[0] is None:
             return None
-        rows = list(conn.scalars(text("SELECT version_num FROM alembic_version")))
+        rows = [row[0] for row in cur.execute("SELECT version_num FROM alembic_version")]
     if len(rows) > 1:
         raise RuntimeError(f"the database is at {len(rows)} revisions ({', '.join(rows)})")
     return rows[0] if rows else None
@@ -93,7 +101,11 @@ def current_revision(engine: Engine) -> str | None:
 
 def require_head(engine: Engine) -> None:
     """Refuse to run against a database whose schema is not at head."""
-    current, head = current_revision(engine), head_revision()
+    refuse_unless_head(current_revision(engine))
+
+
+def refuse_unless_head(current: str | None) -> None:
+    head = head_revision()
     if current != head:
         raise SchemaNotAtHead(
             f"the database schema is at {current or 'an empty state'}, the code expects "

@@ -24,10 +24,11 @@ from workers.cli.common import (
     err_console,
     errors,
     group,
+    reads,
 )
 
 if TYPE_CHECKING:
-    from sqlalchemy.orm import Session
+    from psycopg import Connection
 
 DEFAULT_OPERATOR = "operator@localhost"  # workers.handlers.operators.agents.DEFAULT_OPERATOR
 agents_app = group("Create, list and configure agents.")
@@ -83,7 +84,7 @@ def _jsonable(data: Any) -> Any:
     return str(data) if isinstance(data, Decimal) else data
 
 
-def resolve_agent(session: Session, text: str | None) -> uuid.UUID | None:
+def resolve_agent(conn: Connection[Any], text: str | None) -> uuid.UUID | None:
     """``--agent``: an id, or the name of exactly one agent."""
     from domain.errors import InvalidInput
     from persistence import queries
@@ -94,7 +95,7 @@ def resolve_agent(session: Session, text: str | None) -> uuid.UUID | None:
         return uuid.UUID(text)
     except ValueError:
         pass
-    found = queries.agent_ids_named(session, text)
+    found = queries.agent_ids_named(conn, text)
     if not found:
         raise InvalidInput("agent", f"no agent named {text!r} (`fleet agents list`)")
     if len(found) > 1:
@@ -102,7 +103,7 @@ def resolve_agent(session: Session, text: str | None) -> uuid.UUID | None:
     return found[0]
 
 
-def resolve_position(session: Session, text: str) -> uuid.UUID:
+def resolve_position(conn: Connection[Any], text: str) -> uuid.UUID:
     """A position's id (as given: the use case says if there is none), or a prefix of it that
     names exactly one open position."""
     from domain.errors import InvalidInput
@@ -114,7 +115,7 @@ def resolve_position(session: Session, text: str) -> uuid.UUID:
         pass
     if _ID_PREFIX.fullmatch(text) is None:
         raise InvalidInput("position_id", "give a position id (or its first characters)")
-    found = queries.position_ids_starting(session, text)
+    found = queries.position_ids_starting(conn, text)
     if len(found) != 1:
         raise InvalidInput("position_id", f"{'no' if not found else 'more than one'} open "
                            f"position id starts with {text!r} (`fleet positions`)")
@@ -173,8 +174,8 @@ def list_agents(as_json: bool = JsonOpt, as_csv: bool = CsvOpt, wide: bool = Wid
     """Agents with their SOL balance and open positions."""
     from persistence import queries
 
-    with errors(), container().session_factory() as s:
-        rows = queries.agents(s)
+    with reads() as conn:
+        rows = queries.agents(conn)
     emit(rows, title="agents", output=Output(as_json, as_csv, wide), columns=[
         f.Column("name", "agent"), f.id_col("id", "id"), f.Column("trading_mode", "mode"),
         f.sol_col("sol_balance", "SOL"), f.Column("open_positions", "open", numeric=True),
@@ -226,8 +227,8 @@ def executions(signal: int | None = typer.Option(None, "--signal"),
     """Per-agent executions of signals: what each agent did and why."""
     from persistence import queries
 
-    with container().session_factory() as s:
-        rows = queries.executions(s, signal)
+    with reads() as conn:
+        rows = queries.executions(conn, signal)
     emit(rows, title="executions", output=Output(as_json, as_csv, wide), columns=[
         f.Column("signal_id", "signal", numeric=True), f.Column("agent", "agent"),
         f.Column("agent_id", "agent id", wide=True), f.Column("status", "status"),
@@ -241,8 +242,8 @@ def balances(agent: str | None = AgentOpt, as_json: bool = JsonOpt, as_csv: bool
     """Wallet balances per agent and token."""
     from persistence import queries
 
-    with errors(), container().session_factory() as s:
-        rows = queries.balances(s, resolve_agent(s, agent))
+    with reads() as conn:
+        rows = queries.balances(conn, resolve_agent(conn, agent))
     emit(rows, title="balances", output=Output(as_json, as_csv, wide), columns=[
         f.Column("agent", "agent"), f.Column("agent_id", "agent id", wide=True),
         f.Column("wallet_address", "wallet", wide=True), f.Column(f.token, "token"),
@@ -262,8 +263,8 @@ def positions(ctx: typer.Context, agent: str | None = AgentOpt, as_json: bool = 
 
     if ctx.invoked_subcommand is not None:
         return
-    with errors(), container().session_factory() as s:
-        rows = queries.positions(s, resolve_agent(s, agent))
+    with reads() as conn:
+        rows = queries.positions(conn, resolve_agent(conn, agent))
     emit(rows, title="open positions", output=Output(as_json, as_csv, wide), columns=[
         f.Column("id", "id", f.short, whole=True, narrow=True), f.id_col("id", "id", wide=True),
         f.Column("agent", "agent"),

@@ -21,6 +21,7 @@ from workers.cli import formatting
 from workers.cli.failures import BAD_INPUT, explain
 
 if TYPE_CHECKING:
+    import psycopg
     from rich.console import Console
     from rich.progress import Progress
 
@@ -125,6 +126,31 @@ def container(*, require_head: bool = True) -> Container:
         with errors():
             _container.require_schema_at_head()
     return _container
+
+
+@contextmanager
+def reads() -> Iterator[psycopg.Connection[Any]]:
+    """A connection for a listing (``persistence/queries.py``), the schema checked at head.
+
+    Without a container yet, it is one plain read-only connection: a listing then imports
+    neither SQLAlchemy nor the logging set-up, which were most of its start-up (``make
+    bench`` times ``fleet agents list``). A command that built the container borrows one of
+    its engine's connections."""
+    if _container is not None:
+        with errors(), _container.reads() as conn:
+            yield conn
+        return
+    from domain.money import install_context
+    from persistence import schema
+    from persistence.read_connection import connect
+    from workers.bootstrap import resolve_urls
+    from workers.settings import get_settings
+
+    settings = get_settings()
+    install_context()
+    with errors(), connect(resolve_urls(settings).database_url) as conn:
+        schema.refuse_unless_head(schema.revision_of(conn))
+        yield conn
 
 
 def process_logs(c: Container) -> None:

@@ -69,9 +69,13 @@ def _rows(kind: str, agent: str | None, token: str | None, reason: str | None,
     from persistence import listings
     from workers.cli.agents import resolve_agent
 
-    with errors(), container().session_factory() as s:
-        found = _filter(resolve_agent(s, agent), token, reason, since, until)
-        page = getattr(listings, kind)(s, found, limit=limit or None)
+    c = container()
+    with errors():
+        with c.reads() as conn:
+            agent_id = resolve_agent(conn, agent)
+        found = _filter(agent_id, token, reason, since, until)
+        with c.session_factory() as s:
+            page = getattr(listings, kind)(s, found, limit=limit or None)
     rows: list[dict[str, Any]] = page.rows
     return rows
 

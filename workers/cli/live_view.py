@@ -62,12 +62,12 @@ def _table(title: str, columns: list[str], rows: list[list[Any]],
 
 
 def render(c: Container, header: str) -> Group:
-    with c.session_factory() as s:
-        agents = queries.agents(s)
-        signals = queries.signals(s, 6)
-        trades = queries.trade_log(s, 8)
-        positions = queries.positions(s)
-        closed = queries.closed_trades(s, 6)
+    with c.reads() as conn:
+        agents = queries.agents(conn)
+        signals = queries.signals(conn, 6)
+        trades = queries.trade_log(conn, 8)
+        positions = queries.positions(conn)
+        closed = queries.closed_trades(conn, 6)
     return Group(
         Panel(header, title="signalfleet", border_style="cyan"),
         agents_table(c, agents),

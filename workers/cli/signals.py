@@ -28,6 +28,7 @@ from workers.cli.common import (
     err_console,
     errors,
     group,
+    reads,
 )
 
 signals_app = group("Push and list signals.")
@@ -81,8 +82,8 @@ def _await(c: Any, key: str, wait: float) -> dict[str, Any] | None:
 
     deadline = time.monotonic() + wait
     while True:
-        with c.session_factory() as s:
-            found = queries.signal_by_key(s, STREAM, key)
+        with c.reads() as conn:
+            found = queries.signal_by_key(conn, STREAM, key)
         if (found is not None and found["status"] in DONE) or time.monotonic() >= deadline:
             return found
         time.sleep(0.1)
@@ -113,8 +114,8 @@ def list_signals(limit: int = 50, as_json: bool = JsonOpt, as_csv: bool = CsvOpt
     """The latest signals, newest first."""
     from persistence import queries
 
-    with container().session_factory() as s:
-        rows = queries.signals(s, limit)
+    with reads() as conn:
+        rows = queries.signals(conn, limit)
     emit(rows, title="signals", output=Output(as_json, as_csv, wide), columns=[
         f.Column("id", "id", numeric=True), f.Column(f.token, "token"),
         f.Column("token_address", "mint", wide=True), f.Column("signal_type", "type"),

@@ -65,8 +65,8 @@ def report(agent: str | None = typer.Option(None, "--agent", help="an agent's na
             _check_plot_path(plot)  # before any work: a bad path fails fast
         start = parse_since(since, datetime.now(UTC))
         rt = container()
-        with rt.session_factory() as s:
-            agent_id = resolve_agent(s, agent)
+        with rt.reads() as conn:
+            agent_id = resolve_agent(conn, agent)
         reports = report_case(agent_id, start, rt.deps)
         if plot is not None:
             draw_plot(plot, agent_id, start, since, rt.deps)
@@ -140,8 +140,8 @@ def close(position_id: str = typer.Argument(..., metavar="ID",
 
     with errors():
         rt = container()
-        with rt.session_factory() as s:
-            found = resolve_position(s, position_id)
+        with rt.reads() as conn:
+            found = resolve_position(conn, position_id)
         result = close_position(found, rt.deps)
     if result.submission_id is not None:
         console.print(f"live close submitted as swap {result.submission_id}: the live worker "
@@ -165,8 +165,8 @@ def write_off(position_id: str = typer.Argument(..., metavar="ID",
 
     with errors():
         rt = container()
-        with rt.session_factory() as s:
-            found = resolve_position(s, position_id)
+        with rt.reads() as conn:
+            found = resolve_position(conn, position_id)
         result = write_off_case(found, rt.deps)
     if not result.written_off:
         console.print(f"not written off: {result.reason}")
@@ -193,8 +193,8 @@ def buy(agent: str = typer.Argument(..., metavar="AGENT", help="the agent's name
 
     with errors():
         rt = container()
-        with rt.session_factory() as s:
-            agent_id = resolve_agent(s, agent)
+        with rt.reads() as conn:
+            agent_id = resolve_agent(conn, agent)
         assert agent_id is not None
         bought = manual_buy(BuyOrder(agent_id, token.strip(), amount, reason, symbol), rt.deps)
     if as_json:
