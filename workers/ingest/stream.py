@@ -87,6 +87,13 @@ class StreamIngestor:
             except TransientError:  # database unavailable: the batch stays pending, retried
                 log.warning("ingest.database_unavailable")
                 stop.wait(1)
+            except Exception as exc:
+                # the broker (this Redis, behind kombu's wrapper) refused a fan-out's enqueue:
+                # the batch is stored and acknowledged, and the outbox sweeper re-sends what
+                # was not enqueued once Redis takes writes again
+                if outage(exc) is None:
+                    raise
+                stop.wait(episode.failed(exc))
 
     def poll(self) -> int:
         """One round: this consumer's own unacknowledged messages (a batch the database
