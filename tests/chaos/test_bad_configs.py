@@ -35,7 +35,7 @@ from tests.chaos.config_oracles import (
     noted,
     without_obsolete,
 )
-from tests.chaos.test_bad_input import Clock
+from tests.chaos.test_bad_input import Clock, examples
 from tests.unit.domain.bound_cases import CONFIGS, WORLDS, BoundCase, World, check_bound_case
 from workers.cli.agents import _read_config, config_file
 from workers.handlers.operators.agents import NewAgent, create_agent, set_config
@@ -43,10 +43,11 @@ from workers.handlers.shared.configs import trading_config
 
 # --- 1. the parser ---------------------------------------------------------------------------
 
-def test_the_config_parser_accepts_whole_or_names_every_bad_field() -> None:
+@examples(2_000, 10_000)
+def test_the_config_parser_accepts_whole_or_names_every_bad_field(examples: int) -> None:
     seen = {"accepted": 0, "rejected": 0}
 
-    @settings(max_examples=10_000, deadline=None, database=None, suppress_health_check=SLOW_OK)
+    @settings(max_examples=examples, deadline=None, database=None, suppress_health_check=SLOW_OK)
     @given(case=configs())
     def run(case: Case) -> None:
         with noted(case):
@@ -199,10 +200,11 @@ def store_one(operator: Operator, case: Case, create: bool) -> str:
     return "accepted"
 
 
-def test_the_operator_stores_a_whole_config_or_nothing(operator: Operator) -> None:
+@examples(300, 1_000)
+def test_the_operator_stores_a_whole_config_or_nothing(operator: Operator, examples: int) -> None:
     seen = {"accepted": 0, "rejected": 0, "unreadable": 0}
 
-    @settings(max_examples=1_000, deadline=None, database=None, suppress_health_check=SLOW_OK)
+    @settings(max_examples=examples, deadline=None, database=None, suppress_health_check=SLOW_OK)
     @given(case=configs().filter(lambda c: isinstance(c.config, dict)), create=st.booleans())
     def run(case: Case, create: bool) -> None:
         with noted(case, create):

@@ -60,22 +60,33 @@ def check_rejection(exc: InvalidSignal, body: dict[str, Any]) -> None:
     assert exc.reason and exc.field in (*FIELDS, "payload", *body), exc
 
 
-@settings(max_examples=10_000, deadline=None, database=None)
-@given(body=payloads)
-def test_the_parser_accepts_whole_or_names_the_field(body: dict[str, Any]) -> None:
-    try:
-        signal = parse_signal(body)
-    except InvalidSignal as exc:
-        check_rejection(exc, body)
-        return
-    assert set(body) <= set(FIELDS)
-    for field in FIELDS:  # accepted as sent, not coerced; strings trimmed, blank ones null
-        sent = body.get(field)
-        got = getattr(signal, field)
-        want = (sent.strip() or None) if isinstance(sent, str) else sent
-        if field == "user_id" and want is not None:
-            want = str(uuid.UUID(want))
-        assert (str(got) if isinstance(got, uuid.UUID) else got) == want
+def examples(short: int, long: int) -> Any:
+    """How many examples a property runs: ``short`` in ``make test``, ``long`` in
+    ``make chaos`` (hypothesis' own generation is most of the time: 10k cost a minute)."""
+    return pytest.mark.parametrize("examples", [
+        short, pytest.param(long, marks=pytest.mark.chaos_long, id=f"{long}")])
+
+
+@examples(2_000, 10_000)
+def test_the_parser_accepts_whole_or_names_the_field(examples: int) -> None:
+    @settings(max_examples=examples, deadline=None, database=None)
+    @given(body=payloads)
+    def run(body: dict[str, Any]) -> None:
+        try:
+            signal = parse_signal(body)
+        except InvalidSignal as exc:
+            check_rejection(exc, body)
+            return
+        assert set(body) <= set(FIELDS)
+        for field in FIELDS:  # accepted as sent, not coerced; strings trimmed, blank ones null
+            sent = body.get(field)
+            got = getattr(signal, field)
+            want = (sent.strip() or None) if isinstance(sent, str) else sent
+            if field == "user_id" and want is not None:
+                want = str(uuid.UUID(want))
+            assert (str(got) if isinstance(got, uuid.UUID) else got) == want
+
+    run()
 
 
 class Clock:
@@ -123,12 +134,21 @@ def expectation(message_id: str, fields: dict[str, str]) -> Signal | str:
         return exc.field
 
 
-@settings(max_examples=1_800, deadline=None, database=None,
-          suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(batch=st.lists(raw_messages, min_size=1, max_size=12))
+@examples(600, 1_800)
 def test_the_stream_handler_stores_whole_signals_or_dead_letters(
         handler: StreamIngestor, clean_db: Engine, e2e_redis: redis.Redis,
-        batch: list[dict[str, str]]) -> None:
+        examples: int) -> None:
+    @settings(max_examples=examples, deadline=None, database=None,
+              suppress_health_check=[HealthCheck.function_scoped_fixture])
+    @given(batch=st.lists(raw_messages, min_size=1, max_size=12))
+    def run(batch: list[dict[str, str]]) -> None:
+        handle_one(handler, clean_db, e2e_redis, batch)
+
+    run()
+
+
+def handle_one(handler: StreamIngestor, clean_db: Engine, e2e_redis: redis.Redis,
+               batch: list[dict[str, str]]) -> None:
     messages = [(f"{next(_ids)}-0", fields) for fields in batch]
     expected = {message_id: expectation(message_id, fields) for message_id, fields in messages}
     keys = [e.idempotency_key for e in expected.values() if isinstance(e, Signal)]
