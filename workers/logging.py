@@ -13,6 +13,7 @@ import logging
 import re
 import sys
 import traceback
+import warnings
 from collections.abc import Iterable, Mapping, MutableMapping
 from types import TracebackType
 from typing import IO, Any
@@ -145,9 +146,20 @@ def configure_logging(log_format: str = "console", level: str = "INFO",
     root.setLevel(level.upper())
     for noisy in ("sqlalchemy.engine", "pgserver", "httpx", "httpcore"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
+    warnings.showwarning = _warning_as_one_line
     for own_handlers in ("uvicorn", "uvicorn.access", "uvicorn.error"):
         # uvicorn's default config gives these their own handlers; here they propagate to
         # the root's, so the access log (its query strings) is scrubbed like the rest
         logging.getLogger(own_handlers).handlers[:] = []
         logging.getLogger(own_handlers).propagate = True
     sys.excepthook = _excepthook
+
+
+def _warning_as_one_line(message: Warning | str, category: type[Warning], filename: str,
+                         lineno: int, file: IO[str] | None = None,
+                         line: str | None = None) -> None:
+    """A Python warning (Celery's superuser SecurityWarning, a deprecation) is one log record
+    like any other, redacted and in the process's format, not several raw lines on stderr."""
+    structlog.get_logger("py.warnings").warning(
+        "python.warning", category=category.__name__, where=f"{filename}:{lineno}",
+        message=" ".join(str(message).split()))

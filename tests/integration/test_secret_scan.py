@@ -21,6 +21,7 @@ import socket
 import sys
 import threading
 import time
+import warnings
 from collections.abc import Callable, Iterator
 from contextlib import redirect_stderr
 from dataclasses import dataclass
@@ -183,9 +184,18 @@ def _uncaught(secret: Secret, _: AccessLogServer) -> None:
             sys.excepthook(*sys.exc_info())  # type: ignore[arg-type]
 
 
+def _warning(secret: Secret, _: AccessLogServer) -> None:
+    with warnings.catch_warnings():  # pytest records warnings: the process's hook, restored
+        warnings.simplefilter("always")
+        warnings.showwarning = fleet_logging._warning_as_one_line
+        warnings.warn(f"a library warns\nover lines: {secret.text}", UserWarning,
+                      stacklevel=1)
+
+
 SINKS: dict[str, Callable[[Secret, AccessLogServer], None]] = {
     "structlog": _structlog, "exception text": _exception, "celery": _celery,
-    "uvicorn access log": _access_log, "uncaught exception": _uncaught}
+    "uvicorn access log": _access_log, "uncaught exception": _uncaught,
+    "python warning": _warning}
 OUTPUT = io.StringIO()
 
 
