@@ -17,17 +17,15 @@ from __future__ import annotations
 import importlib
 import os
 import uuid
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from functools import cached_property
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Protocol
 from urllib.parse import parse_qsl, urlencode
 
 if TYPE_CHECKING:
     import httpx
-    import psycopg
     import redis
     from sqlalchemy import Engine
     from sqlalchemy.orm import Session, sessionmaker
@@ -203,15 +201,6 @@ class Container:
         from persistence.unit_of_work import SqlAlchemyUnitOfWork
 
         return SqlAlchemyUnitOfWork(self.session_factory)
-
-    @contextmanager
-    def reads(self) -> Iterator[psycopg.Connection[Any]]:
-        """One of the engine's pooled connections, for the read queries
-        (``persistence/queries.py``); rolled back when it returns to the pool."""
-        from persistence.read_connection import borrowed
-
-        with borrowed(self.engine) as conn:
-            yield conn
 
     def require_schema_at_head(self) -> None:
         from persistence import schema

@@ -135,9 +135,11 @@ def reads() -> Iterator[psycopg.Connection[Any]]:
     Without a container yet, it is one plain read-only connection: a listing then imports
     neither SQLAlchemy nor the logging set-up, which were most of its start-up (``make
     bench`` times ``fleet agents list``). A command that built the container borrows one of
-    its engine's connections."""
+    its engine's pooled connections (rolled back as it returns to the pool)."""
     if _container is not None:
-        with errors(), _container.reads() as conn:
+        from persistence.read_connection import borrowed
+
+        with errors(), borrowed(_container.engine) as conn:
             yield conn
         return
     from domain.money import install_context

@@ -11,7 +11,17 @@ from typing import TYPE_CHECKING, Any
 import typer
 
 from workers.cli import formatting as f
-from workers.cli.common import CsvOpt, JsonOpt, Output, WideOpt, container, emit, errors, group
+from workers.cli.common import (
+    CsvOpt,
+    JsonOpt,
+    Output,
+    WideOpt,
+    container,
+    emit,
+    errors,
+    group,
+    reads,
+)
 
 if TYPE_CHECKING:
     from persistence import listings
@@ -71,7 +81,7 @@ def _rows(kind: str, agent: str | None, token: str | None, reason: str | None,
 
     c = container()
     with errors():
-        with c.reads() as conn:
+        with reads() as conn:
             agent_id = resolve_agent(conn, agent)
         found = _filter(agent_id, token, reason, since, until)
         with c.session_factory() as s:

@@ -19,6 +19,7 @@ from rich.text import Text
 
 from persistence import queries
 from persistence.cache import Cache
+from persistence.read_connection import borrowed
 from workers.cli.formatting import amount, percent, token
 from workers.handlers.operators.report import report
 
@@ -62,7 +63,7 @@ def _table(title: str, columns: list[str], rows: list[list[Any]],
 
 
 def render(c: Container, header: str) -> Group:
-    with c.reads() as conn:
+    with borrowed(c.engine) as conn:
         agents = queries.agents(conn)
         signals = queries.signals(conn, 6)
         trades = queries.trade_log(conn, 8)

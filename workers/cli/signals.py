@@ -82,7 +82,7 @@ def _await(c: Any, key: str, wait: float) -> dict[str, Any] | None:
 
     deadline = time.monotonic() + wait
     while True:
-        with c.reads() as conn:
+        with reads() as conn:
             found = queries.signal_by_key(conn, STREAM, key)
         if (found is not None and found["status"] in DONE) or time.monotonic() >= deadline:
             return found

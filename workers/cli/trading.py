@@ -24,6 +24,7 @@ from workers.cli.common import (
     emit,
     err_console,
     errors,
+    reads,
 )
 
 if TYPE_CHECKING:
@@ -65,7 +66,7 @@ def report(agent: str | None = typer.Option(None, "--agent", help="an agent's na
             _check_plot_path(plot)  # before any work: a bad path fails fast
         start = parse_since(since, datetime.now(UTC))
         rt = container()
-        with rt.reads() as conn:
+        with reads() as conn:
             agent_id = resolve_agent(conn, agent)
         reports = report_case(agent_id, start, rt.deps)
         if plot is not None:
@@ -140,7 +141,7 @@ def close(position_id: str = typer.Argument(..., metavar="ID",
 
     with errors():
         rt = container()
-        with rt.reads() as conn:
+        with reads() as conn:
             found = resolve_position(conn, position_id)
         result = close_position(found, rt.deps)
     if result.submission_id is not None:
@@ -165,7 +166,7 @@ def write_off(position_id: str = typer.Argument(..., metavar="ID",
 
     with errors():
         rt = container()
-        with rt.reads() as conn:
+        with reads() as conn:
             found = resolve_position(conn, position_id)
         result = write_off_case(found, rt.deps)
     if not result.written_off:
@@ -193,7 +194,7 @@ def buy(agent: str = typer.Argument(..., metavar="AGENT", help="the agent's name
 
     with errors():
         rt = container()
-        with rt.reads() as conn:
+        with reads() as conn:
             agent_id = resolve_agent(conn, agent)
         assert agent_id is not None
         bought = manual_buy(BuyOrder(agent_id, token.strip(), amount, reason, symbol), rt.deps)
