@@ -2,7 +2,7 @@
 
 The CLI's listings open one without importing SQLAlchemy or the ORM, which is most of a quick
 command's start-up (``make bench`` measures ``fleet agents list``); a process that already has
-an engine lends one of its pooled connections instead (``Container.reads``)."""
+an engine lends one of its pooled connections instead (``borrowed``)."""
 
 from __future__ import annotations
 
