@@ -1,23 +1,23 @@
 """Process settings (pydantic-settings, prefix ``SIGNALFLEET_``), read once per process.
 
 Entry points call :func:`get_settings` and pass the result down; nothing else reads the
-environment. Secrets are ``SecretStr`` so they never show in reprs or logs.
+environment (a listing reads where the database is by the same rules without this module:
+workers/environment.py). Secrets are ``SecretStr`` so they never show in reprs or logs.
 """
 
 from __future__ import annotations
 
-import ipaddress
 from decimal import Decimal
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal, Self
-from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, ValidationError, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from domain.errors import InvalidInput
 from domain.vocabulary import Vocabulary, parse_vocabulary
+from workers.passwords import PASSWORD_FIX, weak_password, weak_url_password
 
 
 class Settings(BaseSettings):
@@ -137,29 +137,6 @@ class Settings(BaseSettings):
         return parse_vocabulary(self.entry_signal_types, self.exit_signal_types)
 
 
-MIN_PASSWORD_LENGTH = 16
-# The placeholders of .env.example and the like: refused at any length.
-_EXAMPLES = ("change-me", "changeme", "password", "secret", "example")
-PASSWORD_FIX = "set a random one of at least 16 characters (e.g. `openssl rand -base64 24`)"
-
-
-def weak_password(password: str) -> str | None:
-    if any(example in password.lower() for example in _EXAMPLES):
-        return "is an example password"
-    if len(password) < MIN_PASSWORD_LENGTH:
-        return f"is shorter than {MIN_PASSWORD_LENGTH} characters"
-    return None
-
-
-def _local(host: str | None) -> bool:
-    if not host or host == "localhost":
-        return True  # a unix socket or this machine
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
 def weak_secrets(settings: Settings) -> list[str]:
     """One line per weak password: Flower's always; a password in a service URL when the
     service is on another host (a database on this machine's loopback may keep a short one,
@@ -171,15 +148,9 @@ def weak_secrets(settings: Settings) -> list[str]:
             found.append(f"SIGNALFLEET_FLOWER_PASSWORD {why}: {PASSWORD_FIX}")
     for name in ("database_url", "redis_url", "broker_url"):
         value: SecretStr | None = getattr(settings, name)
-        try:
-            url = urlsplit(value.get_secret_value()) if value is not None else None
-        except ValueError:
-            continue  # not a URL at all: the connection says so
-        if url is None or not url.password:
-            continue
-        why = weak_password(url.password)
-        if why and (why.startswith("is an example") or not _local(url.hostname)):
-            found.append(f"the password in SIGNALFLEET_{name.upper()} {why}: {PASSWORD_FIX}")
+        why = weak_url_password(name, value.get_secret_value()) if value is not None else None
+        if why:
+            found.append(why)
     return found
 
 

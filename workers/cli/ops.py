@@ -53,7 +53,7 @@ def flower_args(settings: Settings, address: str, port: int) -> list[str]:
     if user and password:
         if ":" in user or "," in user or "," in password:
             raise fail("the Flower user may not contain `:` or `,`, nor the password `,`", 2)
-        from workers.settings import PASSWORD_FIX, weak_password
+        from workers.passwords import PASSWORD_FIX, weak_password
 
         why = weak_password(password)
         if why:
