@@ -84,8 +84,36 @@ def _ensure_postgres(var_dir: Path) -> str:
         f"SELECT 'CREATE DATABASE {DATABASE_NAME}' "
         f"WHERE NOT EXISTS (SELECT FROM pg_database WHERE datname = '{DATABASE_NAME}')\\gexec"
     )
-    socket_dir = server.get_postmaster_info().socket_dir
+    return _database_url(server.get_postmaster_info().socket_dir)
+
+
+def _database_url(socket_dir: object) -> str:
     return f"postgresql+psycopg://postgres@/{DATABASE_NAME}?host={socket_dir}"
+
+
+def running_database_url(var_dir: Path) -> str | None:
+    """The embedded database's URL while its server runs, read off its ``postmaster.pid``
+    (PostgreSQL's own record: pid, data dir, start, port, socket dir, address, shared
+    memory, status), without pgserver, psql or Redis: a listing's start-up. None when the
+    server is not running and ready, or is stopped on purpose; ``ensure_embedded`` then
+    starts it (or refuses)."""
+    var_dir = var_dir.resolve()
+    if (var_dir / STOPPED_MARKER).exists():
+        return None
+    try:
+        lines = (var_dir / "pgdata" / "postmaster.pid").read_text().splitlines()
+        pid, port, socket_dir, status = int(lines[0]), lines[3], lines[4], lines[7].strip()
+    except (OSError, ValueError, IndexError):
+        return None  # no file, or one being written
+    if status != "ready" or not socket_dir or not Path(socket_dir, f".s.PGSQL.{port}").exists():
+        return None
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return None  # it died without removing its files
+    except PermissionError:
+        pass  # alive, as another user (as root, pgserver runs it as `pgserver`)
+    return _database_url(socket_dir)
 
 
 def _redis_paths(var_dir: Path) -> tuple[Path, Path, Path]:

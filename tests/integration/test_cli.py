@@ -153,6 +153,19 @@ def test_after_services_stop_no_command_starts_the_embedded_servers(tmp_path: Pa
     assert not (var / STOPPED_MARKER).exists()
 
 
+def test_a_listing_refuses_an_example_database_password_as_every_command_does(
+        redis_url: str, tmp_path: Path) -> None:
+    """The listing reads its URL without the settings library (workers/environment.py) and
+    still refuses what get_settings refuses, before connecting, in the same line."""
+    url = "postgresql+psycopg://sf:change-me@127.0.0.1:1/sf"
+    results = [fleet(fleet_env(url, redis_url, tmp_path), *args)
+               for args in (["agents", "list"], ["doctor"])]
+    lines = [one_error_line(result) for result in results]
+    assert [r.returncode for r in results] == [1, 1] and lines[0] == lines[1]
+    assert "SIGNALFLEET_DATABASE_URL is an example password" in lines[0]
+    assert "change-me" not in results[0].stderr + results[0].stdout
+
+
 def test_a_database_behind_head_is_refused_in_one_line(servers, redis_url: str,  # type: ignore[no-untyped-def]
                                                        tmp_path: Path) -> None:
     empty = create_database(servers.admin_database_url, prefix="sf_behind")
@@ -164,12 +177,14 @@ def test_a_database_behind_head_is_refused_in_one_line(servers, redis_url: str, 
     assert result.returncode == 3 and "fleet db upgrade" in line and "empty state" in line
 
 
-# What only a network, queue or chain call needs, and the ORM and logging set-up: a listing
-# must not pay for them at start-up (it reads over one plain psycopg connection,
-# persistence/read_connection.py; make bench times it).
+# What only a network, queue or chain call needs, the ORM, the logging set-up and the
+# settings library: a listing must not pay for them at start-up (it reads over one plain
+# psycopg connection, persistence/read_connection.py, to the database that
+# workers/environment.py finds; make bench times it).
 NOT_FOR_A_LISTING = ("httpx", "redis", "solders", "celery", "kombu", "alembic", "sqlalchemy",
                      "structlog", "persistence.models", "workers.adapters",
-                     "workers.handlers.shared.deps")
+                     "workers.handlers.shared.deps", "pydantic", "pydantic_settings",
+                     "workers.settings", "workers.bootstrap", "pgserver")
 
 
 def test_a_listing_imports_only_what_a_database_query_needs(database_url: str, redis_url: str,

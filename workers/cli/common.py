@@ -132,10 +132,12 @@ def container(*, require_head: bool = True) -> Container:
 def reads() -> Iterator[psycopg.Connection[Any]]:
     """A connection for a listing (``persistence/queries.py``), the schema checked at head.
 
-    Without a container yet, it is one plain read-only connection: a listing then imports
-    neither SQLAlchemy nor the logging set-up, which were most of its start-up (``make
-    bench`` times ``fleet agents list``). A command that built the container borrows one of
-    its engine's pooled connections (rolled back as it returns to the pool)."""
+    Without a container yet, it is one plain read-only connection to the database that
+    ``workers/environment.py`` finds without pydantic-settings (a running embedded server
+    through its pid file): a listing then imports neither SQLAlchemy, the settings library
+    nor the logging set-up, which were most of its start-up (``make bench`` times ``fleet
+    agents list``). A command that built the container borrows one of its engine's pooled
+    connections (rolled back as it returns to the pool)."""
     if _container is not None:
         from persistence.read_connection import borrowed
 
@@ -145,14 +147,30 @@ def reads() -> Iterator[psycopg.Connection[Any]]:
     from domain.money import install_context
     from persistence import schema
     from persistence.read_connection import connect
-    from workers.bootstrap import resolve_urls
-    from workers.settings import get_settings
 
-    settings = get_settings()
     install_context()
-    with errors(), connect(resolve_urls(settings).database_url) as conn:
+    with errors(), connect(_database_url()) as conn:
         schema.refuse_unless_head(schema.revision_of(conn))
         yield conn
+
+
+def _database_url() -> str:
+    """The configured database, else the embedded one: found running, or started (refused
+    after ``fleet services stop``) with the settings validated, as every command does."""
+    from workers.embedded import running_database_url
+    from workers.environment import WeakPassword, database_location
+
+    try:
+        configured, var_dir = database_location()
+    except WeakPassword as exc:
+        raise SystemExit(f"error: {exc}") from None  # as get_settings says it
+    url = configured or running_database_url(var_dir)
+    if url is None:
+        from workers.bootstrap import resolve_urls
+        from workers.settings import get_settings
+
+        url = resolve_urls(get_settings()).database_url
+    return url
 
 
 def process_logs(c: Container) -> None:
