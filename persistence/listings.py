@@ -2,7 +2,11 @@
 (``agent_historical_swaps``) and ledger transactions, filtered and paginated by a keyset
 cursor (newest first). Plain rows (dicts), no domain rules.
 
-Tenancy: ``LedgerFilter.user_id`` keeps only that user's agents' rows (None: every user).
+Plain SQL over a psycopg connection: ``fleet trades`` and ``fleet transactions`` open one
+without importing SQLAlchemy (``persistence/read_connection.py``), and the read API and the
+dashboard pass the one under their session (``of_session``), so all three read the same
+query. Tenancy: ``LedgerFilter.user_id`` keeps only that user's agents' rows (None: every
+user).
 """
 
 from __future__ import annotations
@@ -13,12 +17,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, case, func, or_, select, tuple_
-from sqlalchemy.orm import Session
+from psycopg import Connection
+from psycopg.rows import dict_row
 
 from domain.errors import InvalidInput
 from domain.ledger import SOL_MINT
-from persistence import models as m
 
 CLOSE_REASONS = ("stop_loss", "take_profit", "stale_trade", "signal", "manual", "burn")
 # What a ledger row was, as one word (``--reason`` of ``fleet transactions``).
@@ -69,94 +72,97 @@ class Page:
     next_cursor: str | None  # None: this was the last page
 
 
-def trades(session: Session, f: LedgerFilter, *, after: Cursor | None = None,
+_TRADES = """
+    SELECT h.id, h.agent_id, a.name AS agent_name, h.wallet_address, h.token_address,
+           h.token_symbol, h.amount, h.purchase_price, h.sale_price, h.change_percent,
+           h.profit_loss_sol, h.profit_loss_usd, h.purchase_time, h.sale_time, h.close_reason,
+           h.signal_id, h.purchase_transaction_id, h.sale_transaction_id
+      FROM agent_historical_swaps h JOIN agents a ON a.id = h.agent_id"""
+
+
+def trades(conn: Connection[Any], f: LedgerFilter, *, after: Cursor | None = None,
            limit: int | None = 100) -> Page:
     """Closed trades, newest sale first."""
-    h, a = m.AgentHistoricalSwap, m.Agent
     if f.reason is not None and f.reason not in CLOSE_REASONS:
         raise InvalidInput("reason", f"must be one of {', '.join(CLOSE_REASONS)}")
-    stmt: Any = select(h.id, h.agent_id, a.name.label("agent_name"), h.wallet_address,
-                  h.token_address, h.token_symbol, h.amount, h.purchase_price, h.sale_price,
-                  h.change_percent, h.profit_loss_sol, h.profit_loss_usd, h.purchase_time,
-                  h.sale_time, h.close_reason, h.signal_id, h.purchase_transaction_id,
-                  h.sale_transaction_id).join(a, a.id == h.agent_id)
-    stmt = _common(stmt, f, h.agent_id, h.sale_time,
-                   or_(h.token_address == f.token, func.upper(h.token_symbol) == _upper(f.token)))
+    where = _common(f, "h.agent_id", "h.sale_time",
+                    "(h.token_address = %(token)s OR upper(h.token_symbol) = %(symbol)s)")
     if f.reason is not None:
-        stmt = stmt.where(h.close_reason == f.reason)
-    return _page(session, stmt, h.sale_time, h.id, "sale_time", after, limit)
+        where.append("h.close_reason = %(reason)s")
+    return _page(conn, _TRADES, where, f, "h.sale_time", "h.id", "sale_time", after, limit)
 
 
-def transaction_reason() -> Any:
-    """The ``reason`` column of a ledger row (a sale that closed a position: its close
-    reason; a take-profit sale: ``take_profit``; a buy: ``buy`` or ``dca``; a row of the
-    wallet sync: ``sync_deposit``, ``sync_withdrawal`` or ``unexplained``)."""
-    t, h = m.AgentTransaction, m.AgentHistoricalSwap
-    return case(
-        (t.adjustment == "deposit", "sync_deposit"),  # the wallet sync's rows (§12)
-        (t.adjustment == "withdrawal", "sync_withdrawal"),
-        (t.adjustment == "unexplained", "unexplained"),
-        (t.transaction_type == "DEPOSIT", "deposit"),
-        (t.transaction_type == "WITHDRAWAL", "withdrawal"),
-        (t.transaction_type == "BURN", "burn"),
-        (and_(t.input_mint == SOL_MINT, t.is_dca), "dca"),
-        (t.input_mint == SOL_MINT, "buy"),
-        (h.close_reason.is_not(None), h.close_reason),
-        (t.is_take_profit, "take_profit"),
-        else_="sell")
+# The ``reason`` of a ledger row (a sale that closed a position: its close reason; a
+# take-profit sale: ``take_profit``; a buy: ``buy`` or ``dca``; a row of the wallet sync:
+# ``sync_deposit``, ``sync_withdrawal`` or ``unexplained``).
+_REASON = """CASE WHEN t.adjustment = 'deposit' THEN 'sync_deposit'
+         WHEN t.adjustment = 'withdrawal' THEN 'sync_withdrawal'
+         WHEN t.adjustment = 'unexplained' THEN 'unexplained'
+         WHEN t.transaction_type = 'DEPOSIT' THEN 'deposit'
+         WHEN t.transaction_type = 'WITHDRAWAL' THEN 'withdrawal'
+         WHEN t.transaction_type = 'BURN' THEN 'burn'
+         WHEN t.input_mint = %(sol)s AND t.is_dca THEN 'dca'
+         WHEN t.input_mint = %(sol)s THEN 'buy'
+         WHEN h.close_reason IS NOT NULL THEN h.close_reason
+         WHEN t.is_take_profit THEN 'take_profit'
+         ELSE 'sell' END"""
+_TRANSACTIONS = f"""
+    SELECT t.id, t.agent_id, a.name AS agent_name, t.wallet_address, t.transaction_type,
+           {_REASON} AS reason, t.transaction_time, t.input_mint, t.input_symbol,
+           t.input_amount, t.input_price, t.output_mint, t.output_symbol, t.output_amount,
+           t.output_price, t.protocol_fee_sol, t.network_fee_sol, t.price_impact,
+           t.transaction_hash, t.signal_id, t.is_dca, t.is_take_profit
+      FROM agent_transactions t JOIN agents a ON a.id = t.agent_id
+      LEFT OUTER JOIN agent_historical_swaps h ON h.sale_transaction_id = t.id"""
 
 
-def transactions(session: Session, f: LedgerFilter, *, after: Cursor | None = None,
+def transactions(conn: Connection[Any], f: LedgerFilter, *, after: Cursor | None = None,
                  limit: int | None = 100) -> Page:
     """Ledger rows, newest first, each with its ``reason``."""
-    t, h, a = m.AgentTransaction, m.AgentHistoricalSwap, m.Agent
     if f.reason is not None and f.reason not in TRANSACTION_REASONS:
         raise InvalidInput("reason", f"must be one of {', '.join(TRANSACTION_REASONS)}")
-    reason = transaction_reason().label("reason")
-    stmt: Any = (select(t.id, t.agent_id, a.name.label("agent_name"), t.wallet_address,
-                   t.transaction_type, reason, t.transaction_time, t.input_mint,
-                   t.input_symbol, t.input_amount, t.input_price, t.output_mint,
-                   t.output_symbol, t.output_amount, t.output_price, t.protocol_fee_sol,
-                   t.network_fee_sol, t.price_impact, t.transaction_hash, t.signal_id,
-                   t.is_dca, t.is_take_profit)
-            .join(a, a.id == t.agent_id)
-            .outerjoin(h, h.sale_transaction_id == t.id))
-    token = f.token
-    stmt = _common(stmt, f, t.agent_id, t.transaction_time, or_(
-        t.input_mint == token, t.output_mint == token,
-        func.upper(t.input_symbol) == _upper(token), func.upper(t.output_symbol) == _upper(token)))
+    where = _common(f, "t.agent_id", "t.transaction_time",
+                    "(t.input_mint = %(token)s OR t.output_mint = %(token)s"
+                    " OR upper(t.input_symbol) = %(symbol)s"
+                    " OR upper(t.output_symbol) = %(symbol)s)")
     if f.reason is not None:
-        stmt = stmt.where(transaction_reason() == f.reason)
-    return _page(session, stmt, t.transaction_time, t.id, "transaction_time", after, limit)
+        where.append(f"{_REASON} = %(reason)s")
+    return _page(conn, _TRANSACTIONS, where, f, "t.transaction_time", "t.id",
+                 "transaction_time", after, limit)
 
 
-def _upper(text: str | None) -> str | None:
-    return None if text is None else text.upper()
-
-
-def _common(stmt: Any, f: LedgerFilter, agent_col: Any, time_col: Any,
-            token_match: Any) -> Any:
+def _common(f: LedgerFilter, agent_col: str, time_col: str, token_match: str) -> list[str]:
+    """The filter's conditions (fixed SQL; the values are bound, see ``_page``)."""
+    where = []
     if f.user_id is not None:
-        stmt = stmt.where(m.Agent.user_id == f.user_id)
+        where.append("a.user_id = %(user)s")
     if f.agent_id is not None:
-        stmt = stmt.where(agent_col == f.agent_id)
+        where.append(f"{agent_col} = %(agent)s")
     if f.token is not None:
-        stmt = stmt.where(token_match)
+        where.append(token_match)
     if f.since is not None:
-        stmt = stmt.where(time_col >= f.since)
+        where.append(f"{time_col} >= %(since)s")
     if f.until is not None:
-        stmt = stmt.where(time_col < f.until)
-    return stmt
+        where.append(f"{time_col} < %(until)s")
+    return where
 
 
-def _page(session: Session, stmt: Any, time_col: Any, id_col: Any, time_key: str,
-          after: Cursor | None, limit: int | None) -> Page:
+def _page(conn: Connection[Any], select: str, where: list[str], f: LedgerFilter,
+          time_col: str, id_col: str, time_key: str, after: Cursor | None,
+          limit: int | None) -> Page:
     if after is not None:
-        stmt = stmt.where(tuple_(time_col, id_col) < tuple_(after.time, after.id))
-    stmt = stmt.order_by(time_col.desc(), id_col.desc())
-    if limit is not None:
-        stmt = stmt.limit(limit + 1)
-    rows = [dict(row._mapping) for row in session.execute(stmt)]
+        where = [*where, f"({time_col}, {id_col}) < (%(after_time)s, %(after_id)s)"]
+    sql = (select + "".join(f"\n     {'WHERE' if i == 0 else '  AND'} {c}"
+                            for i, c in enumerate(where))
+           + f"\n     ORDER BY {time_col} DESC, {id_col} DESC"
+           + ("" if limit is None else "\n     LIMIT %(limit)s"))
+    params = {"sol": SOL_MINT, "user": f.user_id, "agent": f.agent_id, "token": f.token,
+              "symbol": None if f.token is None else f.token.upper(), "reason": f.reason,
+              "since": f.since, "until": f.until, "limit": None if limit is None else limit + 1,
+              "after_time": after and after.time, "after_id": after and after.id}
+    with conn.cursor(row_factory=dict_row) as cur:
+        cur.execute(sql, params)
+        rows = cur.fetchall()
     if limit is None or len(rows) <= limit:
         return Page(rows, None)
     rows = rows[:limit]

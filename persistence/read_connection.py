@@ -14,6 +14,7 @@ import psycopg
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine
+    from sqlalchemy.orm import Session
 
 CONNECT_TIMEOUT_S = 10
 
@@ -47,3 +48,11 @@ def borrowed(engine: Engine) -> Iterator[psycopg.Connection[Any]]:
         yield conn
     finally:
         raw.close()
+
+
+def of_session(session: Session) -> psycopg.Connection[Any]:
+    """The psycopg connection under ``session``, in its transaction: the read API and the
+    dashboard run the plain queries (``persistence/listings.py``) beside their ORM reads."""
+    conn = session.connection().connection.driver_connection
+    assert isinstance(conn, psycopg.Connection)
+    return conn

@@ -187,17 +187,19 @@ NOT_FOR_A_LISTING = ("httpx", "redis", "solders", "celery", "kombu", "alembic", 
                      "workers.settings", "workers.bootstrap", "pgserver")
 
 
-def test_a_listing_imports_only_what_a_database_query_needs(database_url: str, redis_url: str,
+@pytest.mark.parametrize("listing", [["agents", "list"], ["trades"], ["transactions"]])
+def test_a_listing_imports_only_what_a_database_query_needs(listing: list[str],
+                                                            database_url: str, redis_url: str,
                                                             clean_db: Engine,
                                                             tmp_path: Path) -> None:
     code = ("import json, sys\nfrom typer.main import get_command\nfrom workers.cli import app\n"
-            "get_command(app).main(['agents', 'list', '--json'], standalone_mode=False)\n"
+            f"get_command(app).main({[*listing, '--json']!r}, standalone_mode=False)\n"
             "print(json.dumps(sorted(sys.modules)))")
     out = subprocess.run([sys.executable, "-c", code], env=fleet_env(database_url, redis_url,
                                                                      tmp_path),
                          cwd=ROOT, capture_output=True, text=True, timeout=60, check=True)
     loaded = json.loads(out.stdout.splitlines()[-1])
-    assert "psycopg" in loaded and "persistence.queries" in loaded  # it did query
+    assert "psycopg" in loaded and "persistence.schema" in loaded  # it did query
     heavy = sorted({m for m in loaded for h in NOT_FOR_A_LISTING
                     if m == h or m.startswith(h + ".")})
     assert heavy == []

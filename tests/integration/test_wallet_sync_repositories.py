@@ -18,6 +18,7 @@ from domain.submissions import CONFIRMED, SwapSubmission
 from domain.wallet_sync import ChainBalances, reconcile
 from persistence import listings
 from persistence.db import make_session_factory
+from persistence.read_connection import of_session
 from persistence.unit_of_work import SqlAlchemyUnitOfWork
 from tests.integration.ledger_support import BONK, T0, funded_agent, open_position
 from tests.invariants import assert_ledger_invariant, assert_money_conserved
@@ -56,10 +57,11 @@ def test_adjustments_and_a_flagged_position_round_trip_with_their_reasons(
     assert_ledger_invariant(clean_db)
     assert_money_conserved(clean_db)
     with make_session_factory(clean_db)() as session:
-        page = listings.transactions(session, listings.LedgerFilter(agent_id=agent.id))
+        page = listings.transactions(of_session(session), listings.LedgerFilter(agent_id=agent.id))
         assert sorted(r["reason"] for r in page.rows) == [
             "buy", "deposit", "sync_withdrawal", "unexplained"]
-        only = listings.transactions(session, listings.LedgerFilter(reason="unexplained"))
+        only = listings.transactions(of_session(session),
+                                     listings.LedgerFilter(reason="unexplained"))
         assert [r["transaction_type"] for r in only.rows] == ["ADJUSTMENT"]
 
 

@@ -16,7 +16,6 @@ from workers.cli.common import (
     JsonOpt,
     Output,
     WideOpt,
-    container,
     emit,
     errors,
     group,
@@ -30,7 +29,7 @@ trades_app = group("Closed trades (`fleet trades` lists them).", invoke_without_
                    no_args_is_help=False)
 
 # persistence.listings.CLOSE_REASONS / TRANSACTION_REASONS (written out: importing the
-# listings here would load SQLAlchemy for `fleet --help`; a unit test keeps them equal)
+# listings here would load psycopg for `fleet --help`; a unit test keeps them equal)
 CLOSE_REASONS = ("stop_loss", "take_profit", "stale_trade", "signal", "manual", "burn")
 TRANSACTION_REASONS = ("deposit", "withdrawal", "buy", "dca", "take_profit", "sell", "burn",
                        "sync_deposit", "sync_withdrawal", "unexplained",
@@ -79,13 +78,9 @@ def _rows(kind: str, agent: str | None, token: str | None, reason: str | None,
     from persistence import listings
     from workers.cli.agents import resolve_agent
 
-    c = container()
-    with errors():
-        with reads() as conn:
-            agent_id = resolve_agent(conn, agent)
-        found = _filter(agent_id, token, reason, since, until)
-        with c.session_factory() as s:
-            page = getattr(listings, kind)(s, found, limit=limit or None)
+    with errors(), reads() as conn:
+        found = _filter(resolve_agent(conn, agent), token, reason, since, until)
+        page = getattr(listings, kind)(conn, found, limit=limit or None)
     rows: list[dict[str, Any]] = page.rows
     return rows
 

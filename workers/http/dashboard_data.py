@@ -11,6 +11,7 @@ from decimal import Decimal
 from typing import Any
 
 from persistence import feed, listings, views
+from persistence.read_connection import of_session
 from workers.doctor import Check, Doctor
 from workers.handlers.operators.report import AgentReport, PositionValue, report, report_series
 from workers.http import present
@@ -65,7 +66,8 @@ def agent_page(gate: Gate, scope: uuid.UUID | None, agent_id: uuid.UUID) -> dict
         found = views.agents(db, scope, agent_id)
         if not found:
             return None
-        trades = listings.trades(db, listings.LedgerFilter(scope, agent_id), limit=50).rows
+        trades = listings.trades(of_session(db), listings.LedgerFilter(scope, agent_id),
+                                 limit=50).rows
         executions = feed.executions(db, scope, agent_id=agent_id, limit=50)
     [r] = report(agent_id, None, gate.deps)
     curves = list(report_series(agent_id, None, gate.deps).equity.values())

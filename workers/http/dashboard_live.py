@@ -21,6 +21,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import StreamingResponse
 
 from persistence import feed, listings, views
+from persistence.read_connection import of_session
 from workers.http import present, web_session
 from workers.http.auth import Gate
 from workers.http.web_session import SignInRequired, WebSession
@@ -43,7 +44,7 @@ class Watermarks:
 def _look(gate: Gate, scope: uuid.UUID | None, seen: Watermarks) -> list[tuple[str, Any]]:
     with gate.container.session_factory() as db:
         executions = feed.executions(db, scope, limit=20)
-        trades = listings.trades(db, listings.LedgerFilter(scope), limit=20).rows
+        trades = listings.trades(of_session(db), listings.LedgerFilter(scope), limit=20).rows
         tokens = sorted({p["token_address"] for p in views.positions(db, scope)})
     quotes = gate.container.cache.latest_prices(tokens)
     out: list[tuple[str, Any]] = []

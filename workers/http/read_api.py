@@ -23,6 +23,7 @@ from domain.config import TradingConfig, take_profit_levels
 from domain.errors import InvalidConfig, InvalidInput
 from domain.money import HUNDRED, in_context, price
 from persistence import listings, views
+from persistence.read_connection import of_session
 from workers.bootstrap import Container
 from workers.handlers.operators.keys import Principal
 from workers.handlers.operators.report import report
@@ -170,7 +171,7 @@ def read_router() -> APIRouter:
                     until: Until = None, cursor: Cursor = None, limit: Limit = 100) -> TradesPage:
         f = listings.LedgerFilter(_scope(who), agent_id, token, reason, _aware(since),
                                   _aware(until))
-        page = listings.trades(db, f, after=_cursor(cursor), limit=limit)
+        page = listings.trades(of_session(db), f, after=_cursor(cursor), limit=limit)
         return TradesPage(items=[TradeOut(**r) for r in page.rows],
                           next_cursor=page.next_cursor)
 
@@ -182,7 +183,7 @@ def read_router() -> APIRouter:
                           limit: Limit = 100) -> TransactionsPage:
         f = listings.LedgerFilter(_scope(who), agent_id, token, reason, _aware(since),
                                   _aware(until))
-        page = listings.transactions(db, f, after=_cursor(cursor), limit=limit)
+        page = listings.transactions(of_session(db), f, after=_cursor(cursor), limit=limit)
         return TransactionsPage(items=[TransactionOut(**r) for r in page.rows],
                                 next_cursor=page.next_cursor)
 
