@@ -177,6 +177,21 @@ def test_a_database_behind_head_is_refused_in_one_line(servers, redis_url: str, 
     assert result.returncode == 3 and "fleet db upgrade" in line and "empty state" in line
 
 
+def test_db_current_names_both_revisions_and_reads_a_database_behind_head(  # type: ignore[no-untyped-def]
+        servers, database_url: str, redis_url: str, clean_db: Engine, tmp_path: Path) -> None:
+    from persistence.schema import head_revision
+
+    empty = create_database(servers.admin_database_url, prefix="sf_current")
+    try:
+        behind = fleet(fleet_env(empty, redis_url, tmp_path), "db", "current")
+    finally:
+        drop_database(servers.admin_database_url, empty)
+    at_head = fleet(fleet_env(database_url, redis_url, tmp_path), "db", "current")
+    assert (behind.returncode, behind.stderr) == (0, "")
+    assert behind.stdout == f"database: empty; code head: {head_revision()}\n"
+    assert at_head.stdout == f"database: {head_revision()}; code head: {head_revision()}\n"
+
+
 # What only a network, queue or chain call needs, the ORM, the logging set-up and the
 # settings library: a listing must not pay for them at start-up (it reads over one plain
 # psycopg connection, persistence/read_connection.py, to the database that

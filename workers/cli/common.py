@@ -129,8 +129,9 @@ def container(*, require_head: bool = True) -> Container:
 
 
 @contextmanager
-def reads() -> Iterator[psycopg.Connection[Any]]:
-    """A connection for a listing (``persistence/queries.py``), the schema checked at head.
+def reads(*, require_head: bool = True) -> Iterator[psycopg.Connection[Any]]:
+    """A connection for a listing (``persistence/queries.py``), the schema checked at head
+    unless ``require_head`` is False (``fleet db current``).
 
     Without a container yet, it is one plain read-only connection to the database that
     ``workers/environment.py`` finds without pydantic-settings (a running embedded server
@@ -150,7 +151,8 @@ def reads() -> Iterator[psycopg.Connection[Any]]:
 
     install_context()
     with errors(), connect(_database_url()) as conn:
-        schema.refuse_unless_head(schema.revision_of(conn))
+        if require_head:
+            schema.refuse_unless_head(schema.revision_of(conn))
         yield conn
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from workers.cli.common import console, container, group
+from workers.cli.common import console, container, group, reads
 
 app = group("Database schema migrations.")
 
@@ -34,9 +34,9 @@ def current() -> None:
     """Show the database's revision and the code's head."""
     from persistence import schema
 
-    c = container(require_head=False)
-    console.print(f"database: {schema.current_revision(c.engine) or 'empty'}; "
-                  f"code head: {schema.head_revision()}")
+    with reads(require_head=False) as conn:
+        current = schema.revision_of(conn)
+    console.print(f"database: {current or 'empty'}; code head: {schema.head_revision()}")
 
 
 @app.command()
