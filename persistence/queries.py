@@ -104,6 +104,16 @@ def trade_log(conn: Connection[Any], limit: int = 12) -> list[dict[str, Any]]:
          ORDER BY t.transaction_time DESC LIMIT %(limit)s""", {"limit": limit})
 
 
+def api_keys(conn: Connection[Any]) -> list[dict[str, Any]]:
+    """Every API key by creation, never the key: its prefix, user, scopes and use."""
+    return _rows(conn, """
+        SELECT k.id, k.key_prefix AS prefix, k.name, u.email AS "user",
+               array_to_string(k.scopes, ',') AS scopes, k.created_at, k.last_used_at,
+               k.revoked_at
+          FROM api_keys k JOIN users u ON u.id = k.user_id
+         ORDER BY k.created_at, k.id""")
+
+
 def agent_ids_named(conn: Connection[Any], name: str) -> list[uuid.UUID]:
     """The agents with this name (unique per user; several users may each have one)."""
     return [r["id"] for r in _rows(conn, "SELECT id FROM agents WHERE name = %(name)s",

@@ -350,9 +350,6 @@ class FakeApiKeys(_Repo):
     def by_hash(self, key_hash: str) -> StoredKey | None:
         return next((k for k in self.s.api_keys.values() if k.key_hash == key_hash), None)
 
-    def all(self) -> list[StoredKey]:
-        return sorted(self.s.api_keys.values(), key=lambda k: (k.created_at, k.id))
-
     def revoke(self, key_id: uuid.UUID, now: datetime) -> bool:
         key = self.s.api_keys.get(key_id)
         if key is None:

@@ -49,11 +49,6 @@ class ApiKeyRepository:
         row = self._s.execute(stmt).one_or_none()
         return None if row is None else _stored(row)
 
-    def all(self) -> list[StoredKey]:
-        stmt = (select(*_COLUMNS).join(m.User, m.User.id == m.ApiKey.user_id)
-                .order_by(m.ApiKey.created_at, m.ApiKey.id))
-        return [_stored(row) for row in self._s.execute(stmt)]
-
     def revoke(self, key_id: uuid.UUID, now: datetime) -> bool:
         """Revoke a key; False when no such key exists (revoking twice keeps the first time)."""
         found = self._s.execute(

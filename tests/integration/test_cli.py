@@ -202,7 +202,8 @@ NOT_FOR_A_LISTING = ("httpx", "redis", "solders", "celery", "kombu", "alembic", 
                      "workers.settings", "workers.bootstrap", "pgserver")
 
 
-@pytest.mark.parametrize("listing", [["agents", "list"], ["trades"], ["transactions"]])
+@pytest.mark.parametrize("listing", [["agents", "list"], ["trades"], ["transactions"],
+                                     ["keys", "list"]])
 def test_a_listing_imports_only_what_a_database_query_needs(listing: list[str],
                                                             database_url: str, redis_url: str,
                                                             clean_db: Engine,

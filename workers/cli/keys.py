@@ -19,6 +19,7 @@ from workers.cli.common import (
     err_console,
     errors,
     group,
+    reads,
 )
 
 app = group("API keys for HTTP ingest (a key is shown once, only its hash is kept).")
@@ -52,9 +53,11 @@ def create(user: str = typer.Option(..., "--user", help="the provider's email"),
 @app.command("list")
 def list_keys(as_json: bool = JsonOpt, as_csv: bool = CsvOpt, wide: bool = WideOpt) -> None:
     """Keys by prefix, user, scopes, creation, last use and revocation (never the key)."""
-    from workers.handlers.operators import keys as key_cases
+    from persistence import queries
 
-    emit(key_cases.list_keys(container().uow()), title="API keys",
+    with reads() as conn:
+        rows = queries.api_keys(conn)
+    emit(rows, title="API keys",
          output=Output(as_json, as_csv, wide), columns=[
              f.Column("id", "id", wide=True), f.Column("prefix", "prefix"),
              f.Column("user", "user"), f.Column("name", "name"),

@@ -86,14 +86,6 @@ def create_key(uow: UnitOfWork, clock: Clock, *, user_email: str, scopes: Sequen
     return NewKey(key_id, key, key[:PREFIX_LENGTH], user_email, wanted)
 
 
-def list_keys(uow: UnitOfWork) -> list[dict[str, object]]:
-    with uow:
-        keys = uow.api_keys.all()
-    return [{"id": k.id, "prefix": k.key_prefix, "name": k.name, "user": k.user_email,
-             "scopes": ",".join(k.scopes), "created_at": k.created_at,
-             "last_used_at": k.last_used_at, "revoked_at": k.revoked_at} for k in keys]
-
-
 def revoke_key(uow: UnitOfWork, clock: Clock, key_id: uuid.UUID) -> None:
     with uow:
         if not uow.api_keys.revoke(key_id, clock.now()):
