@@ -1,7 +1,7 @@
 """The read side for the CLI and reports: plain rows (dicts), no domain rules.
 
 Plain SQL over a psycopg connection (``persistence/read_connection.py``), so a listing starts
-without SQLAlchemy; the column names are the models' (``persistence/models.py``), and
+without SQLAlchemy; the column names are the models' (``persistence/models/``), and
 tests/integration/test_cli.py reads every query against a migrated database."""
 
 from __future__ import annotations
