@@ -31,14 +31,14 @@ from domain.records import (
 from domain.signals import Signal
 from domain.submissions import IN_FLIGHT, INTENT, SUBMITTED, SwapSubmission
 from domain.wallets import Wallet
+from tests.fake_positions import FakePositions
 from tests.fake_store import (
     Bar,
     FakeBalances,
-    FakePositions,
     FakeTransactions,
     FakeWallets,
+    Repo,
     SignalRow,
-    Store,
     UniqueViolation,
     reaches_unapplied,
     unapplied_before,
@@ -50,11 +50,7 @@ CLAIMED_AT = datetime.min.replace(tzinfo=UTC)
 TOUCH_EVERY = timedelta(seconds=60)  # persistence/repositories/api_keys.py
 
 
-class _Repo:
-    def __init__(self, store: Store) -> None:
-        self.s = store
-
-class FakeSignals(_Repo):
+class FakeSignals(Repo):
     def add(self, signal: Signal, received_at: datetime, *,
             namespace: str = TASK) -> tuple[int, bool]:
         """A key repeated within ``namespace`` returns the stored signal, created=False."""
@@ -123,7 +119,7 @@ class FakeSignals(_Repo):
                       and (r.dispatched_at or r.received_at) < now - grace)[:limit]
 
 
-class FakeExecutions(_Repo):
+class FakeExecutions(Repo):
     def claim_execution(self, signal_id: int, agent_id: uuid.UUID) -> bool:
         if (signal_id, agent_id) in self.s.executions:
             return False
@@ -151,7 +147,7 @@ class FakeExecutions(_Repo):
                       key=lambda e: e.executed_at)
 
 
-class FakeBulk(_Repo):
+class FakeBulk(Repo):
     """The set-based reads and writes, in terms of the per-row fakes."""
 
     def claim_executions(self, signal_id: int,
@@ -209,7 +205,7 @@ class FakeBulk(_Repo):
         return dict(new)
 
 
-class FakePriceHistory(_Repo):
+class FakePriceHistory(Repo):
     def add_many(self, quotes: Iterable[PriceQuote]) -> int:
         before = len(self.s.prices)
         self.s.prices.extend(quotes)
@@ -237,7 +233,7 @@ class FakePriceHistory(_Repo):
         return len(moved)
 
 
-class FakeSnapshots(_Repo):
+class FakeSnapshots(Repo):
     def wallets(self) -> list[WalletCash]:
         return [WalletCash(w.agent_id, w.wallet_address,
                            self.s.balances.get((w.wallet_address, SOL_MINT), Decimal(0)))
@@ -259,7 +255,7 @@ class FakeSnapshots(_Repo):
                       key=lambda s: s.snapshot_timestamp)
 
 
-class FakeSubmissions(_Repo):
+class FakeSubmissions(Repo):
     def add(self, sub: SwapSubmission, now: datetime) -> uuid.UUID:
         if any(x.id == sub.id for x in self.s.submissions):
             raise UniqueViolation(f"submission {sub.id}")
@@ -326,7 +322,7 @@ class FakeSubmissions(_Repo):
         return [x for x in self.s.submissions if x.agent_id == agent_id]
 
 
-class FakeLiveWallets(_Repo):
+class FakeLiveWallets(Repo):
     def owners(self) -> dict[str, tuple[uuid.UUID, str]]:
         return {w.wallet_address: (w.agent_id, self.s.agents[w.agent_id][0].name)
                 for w in self.s.wallets if w.wallet_type == "live" and w.agent_id in self.s.agents}
@@ -335,7 +331,7 @@ class FakeLiveWallets(_Repo):
         return next((w.agent_id for w in self.s.wallets if w.wallet_address == address), None)
 
 
-class FakeApiKeys(_Repo):
+class FakeApiKeys(Repo):
     def add(self, *, user_id: uuid.UUID, name: str, key_hash: str, key_prefix: str,
             scopes: Sequence[str], now: datetime) -> uuid.UUID:
         if user_id not in self.s.users:

@@ -35,6 +35,7 @@ from domain.ports import (
 from domain.positions import Position
 from domain.submissions import SwapSubmission
 from domain.wallet_sync import ChainBalances
+from tests.fake_positions import FakeHistory, FakePositions
 from tests.fake_repositories import (
     FakeApiKeys,
     FakeBulk,
@@ -48,8 +49,6 @@ from tests.fake_repositories import (
 from tests.fake_store import (
     FakeAgents,
     FakeBalances,
-    FakeHistory,
-    FakePositions,
     FakeTransactions,
     FakeUsers,
     FakeWallets,

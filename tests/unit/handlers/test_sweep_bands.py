@@ -20,7 +20,8 @@ from domain.bands import Candidate
 from domain.ledger import SOL_MINT
 from domain.ports import PriceQuote
 from domain.wallets import Wallet
-from tests.fake_store import FakePositions, Store
+from tests.fake_positions import FakePositions
+from tests.fake_store import Store
 from tests.fakes import FakeUnitOfWork, make_deps
 from tests.unit.domain.helpers import AGENT_ID, T0, USER_ID, position
 from tests.unit.domain.test_bands import positions
