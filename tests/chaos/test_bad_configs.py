@@ -43,7 +43,7 @@ from workers.handlers.shared.configs import trading_config
 
 # --- 1. the parser ---------------------------------------------------------------------------
 
-@examples(2_000, 10_000)
+@examples(1_000, 10_000)
 def test_the_config_parser_accepts_whole_or_names_every_bad_field(examples: int) -> None:
     seen = {"accepted": 0, "rejected": 0}
 
@@ -200,7 +200,7 @@ def store_one(operator: Operator, case: Case, create: bool) -> str:
     return "accepted"
 
 
-@examples(300, 1_000)
+@examples(150, 1_000)
 def test_the_operator_stores_a_whole_config_or_nothing(operator: Operator, examples: int) -> None:
     seen = {"accepted": 0, "rejected": 0, "unreadable": 0}
 

@@ -202,7 +202,7 @@ def _run_http(http: Http, examples: int) -> None:
 
 
 def test_the_http_ingestor_stores_whole_rows_or_names_the_field(http: Http) -> None:
-    _run_http(http, 500)
+    _run_http(http, 250)
 
 
 @pytest.mark.chaos_long

@@ -67,7 +67,7 @@ def examples(short: int, long: int) -> Any:
         short, pytest.param(long, marks=pytest.mark.chaos_long, id=f"{long}")])
 
 
-@examples(2_000, 10_000)
+@examples(1_000, 10_000)
 def test_the_parser_accepts_whole_or_names_the_field(examples: int) -> None:
     @settings(max_examples=examples, deadline=None, database=None)
     @given(body=payloads)
@@ -134,7 +134,7 @@ def expectation(message_id: str, fields: dict[str, str]) -> Signal | str:
         return exc.field
 
 
-@examples(600, 1_800)
+@examples(300, 1_800)
 def test_the_stream_handler_stores_whole_signals_or_dead_letters(
         handler: StreamIngestor, clean_db: Engine, e2e_redis: redis.Redis,
         examples: int) -> None:
