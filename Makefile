@@ -23,8 +23,21 @@ install: $(UV) ## Install the locked dependencies (and the embedded PostgreSQL/R
 run: install ## Run signalfleet (embedded PostgreSQL/Redis unless URLs are set)
 	$(RUN) fleet run
 
+# Two pytest sessions side by side: the suites that run the pipeline's processes and time them
+# (e2e, then chaos) in one, never two of them at once; everything else (unit, integration) in
+# the other, done within the e2e tests' first minutes, its output printed when it ends. The
+# first mostly waits on the processes it runs, so the two cores take both; either failing
+# fails the target.
+PROCESS_SUITES := tests/e2e tests/chaos
+
 test: install lint typecheck ## Lint, type-check and run the test suite
-	$(RUN) pytest
+	@rest=$$(mktemp); trap 'kill $$pid 2>/dev/null; rm -f $$rest' EXIT; \
+	$(RUN) pytest tests $(PROCESS_SUITES:%=--ignore=%) >$$rest 2>&1 & pid=$$!; \
+	$(RUN) pytest $(PROCESS_SUITES); processes=$$?; \
+	wait $$pid; others=$$?; pid=; \
+	echo "--- the other tests (unit, integration): pytest tests $(PROCESS_SUITES:%=--ignore=%)"; \
+	cat $$rest; \
+	exit $$(( processes || others ))
 
 lint: install ## ruff and the import-linter layer contracts
 	$(RUN) ruff check .
