@@ -18,10 +18,10 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from psycopg import Connection
-from psycopg.rows import dict_row
 
 from domain.errors import InvalidInput
 from domain.ledger import SOL_MINT
+from persistence.read_connection import rows
 
 CLOSE_REASONS = ("stop_loss", "take_profit", "stale_trade", "signal", "manual", "burn")
 # What a ledger row was, as one word (``--reason`` of ``fleet transactions``).
@@ -160,11 +160,9 @@ def _page(conn: Connection[Any], select: str, where: list[str], f: LedgerFilter,
               "symbol": None if f.token is None else f.token.upper(), "reason": f.reason,
               "since": f.since, "until": f.until, "limit": None if limit is None else limit + 1,
               "after_time": after and after.time, "after_id": after and after.id}
-    with conn.cursor(row_factory=dict_row) as cur:
-        cur.execute(sql, params)
-        rows = cur.fetchall()
-    if limit is None or len(rows) <= limit:
-        return Page(rows, None)
-    rows = rows[:limit]
-    last = rows[-1]
-    return Page(rows, Cursor(last[time_key], last["id"]).encode())
+    found = rows(conn, sql, params)
+    if limit is None or len(found) <= limit:
+        return Page(found, None)
+    found = found[:limit]
+    last = found[-1]
+    return Page(found, Cursor(last[time_key], last["id"]).encode())

@@ -10,20 +10,13 @@ import uuid
 from typing import Any
 
 from psycopg import Connection
-from psycopg.rows import dict_row
 
 from domain.ledger import SOL_MINT
-
-
-def _rows(conn: Connection[Any], sql: str, params: dict[str, Any] | None = None
-          ) -> list[dict[str, Any]]:
-    with conn.cursor(row_factory=dict_row) as cur:
-        cur.execute(sql, params)
-        return cur.fetchall()
+from persistence.read_connection import rows
 
 
 def agents(conn: Connection[Any]) -> list[dict[str, Any]]:
-    return _rows(conn, """
+    return rows(conn, """
         SELECT a.id, a.name, a.trading_mode,
                (SELECT coalesce(sum(b.balance), 0) FROM agent_balances b
                  WHERE b.agent_id = a.id AND b.token_address = %(sol)s) AS sol_balance,
@@ -34,7 +27,7 @@ def agents(conn: Connection[Any]) -> list[dict[str, Any]]:
 
 
 def signals(conn: Connection[Any], limit: int = 50) -> list[dict[str, Any]]:
-    return _rows(conn, """
+    return rows(conn, """
         SELECT id, token_address, symbol, signal_type, signal_strength, source, status,
                eligible_agents, received_at
           FROM trading_signals ORDER BY id DESC LIMIT %(limit)s""", {"limit": limit})
@@ -44,16 +37,16 @@ def signal_by_key(conn: Connection[Any], namespace: str,
                   idempotency_key: str) -> dict[str, Any] | None:
     """The stored signal with this idempotency key in this channel's namespace (the stream
     ingestor keys a message without one ``stream:<message id>``), or None until stored."""
-    rows = _rows(conn, """
+    found = rows(conn, """
         SELECT id, status, eligible_agents FROM trading_signals
          WHERE idempotency_namespace = %(namespace)s AND idempotency_key = %(key)s""",
                  {"namespace": namespace, "key": idempotency_key})
-    return rows[0] if rows else None
+    return found[0] if found else None
 
 
 def executions(conn: Connection[Any], signal_id: int | None = None,
                limit: int = 200) -> list[dict[str, Any]]:
-    return _rows(conn, """
+    return rows(conn, """
         SELECT e.signal_id, e.agent_id, a.name AS agent, e.status, e.action, e.reason,
                e.transaction_id, e.executed_at
           FROM signal_executions e JOIN agents a ON a.id = e.agent_id
@@ -63,7 +56,7 @@ def executions(conn: Connection[Any], signal_id: int | None = None,
 
 def positions(conn: Connection[Any], agent_id: uuid.UUID | None = None
               ) -> list[dict[str, Any]]:
-    return _rows(conn, """
+    return rows(conn, """
         SELECT p.id, p.agent_id, a.name AS agent, p.token_address, p.token_symbol,
                p.purchase_price, coalesce(p.remaining_amount, p.purchase_amount) AS holding,
                p.total_invested_sol, p.current_stop_loss_percentage, p.peak_price,
@@ -76,7 +69,7 @@ def positions(conn: Connection[Any], agent_id: uuid.UUID | None = None
 
 def balances(conn: Connection[Any], agent_id: uuid.UUID | None = None
              ) -> list[dict[str, Any]]:
-    return _rows(conn, """
+    return rows(conn, """
         SELECT b.agent_id, a.name AS agent, b.wallet_address, b.token_address, b.token_symbol,
                b.balance, b.updated_at
           FROM agent_balances b JOIN agents a ON a.id = b.agent_id
@@ -85,7 +78,7 @@ def balances(conn: Connection[Any], agent_id: uuid.UUID | None = None
 
 
 def closed_trades(conn: Connection[Any], limit: int = 20) -> list[dict[str, Any]]:
-    return _rows(conn, """
+    return rows(conn, """
         SELECT h.agent_id, a.name AS agent, h.token_symbol, h.token_address, h.close_reason,
                h.amount, h.purchase_price, h.sale_price, h.profit_loss_sol, h.change_percent,
                h.sale_time
@@ -95,7 +88,7 @@ def closed_trades(conn: Connection[Any], limit: int = 20) -> list[dict[str, Any]
 
 def trade_log(conn: Connection[Any], limit: int = 12) -> list[dict[str, Any]]:
     """The latest ledger swaps: opens, DCAs, take-profit sales and closes."""
-    return _rows(conn, """
+    return rows(conn, """
         SELECT t.transaction_time, a.name AS agent, t.input_symbol, t.input_mint,
                t.input_amount, t.output_symbol, t.output_mint, t.output_amount, t.is_dca,
                t.is_take_profit
@@ -106,7 +99,7 @@ def trade_log(conn: Connection[Any], limit: int = 12) -> list[dict[str, Any]]:
 
 def api_keys(conn: Connection[Any]) -> list[dict[str, Any]]:
     """Every API key by creation, never the key: its prefix, user, scopes and use."""
-    return _rows(conn, """
+    return rows(conn, """
         SELECT k.id, k.key_prefix AS prefix, k.name, u.email AS "user",
                array_to_string(k.scopes, ',') AS scopes, k.created_at, k.last_used_at,
                k.revoked_at
@@ -116,13 +109,13 @@ def api_keys(conn: Connection[Any]) -> list[dict[str, Any]]:
 
 def agent_ids_named(conn: Connection[Any], name: str) -> list[uuid.UUID]:
     """The agents with this name (unique per user; several users may each have one)."""
-    return [r["id"] for r in _rows(conn, "SELECT id FROM agents WHERE name = %(name)s",
+    return [r["id"] for r in rows(conn, "SELECT id FROM agents WHERE name = %(name)s",
                                    {"name": name})]
 
 
 def position_ids_starting(conn: Connection[Any], prefix: str) -> list[uuid.UUID]:
     """Open positions whose id starts with ``prefix`` (the CLI shows ids cut short)."""
     like = prefix.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-    return [r["id"] for r in _rows(
+    return [r["id"] for r in rows(
         conn, "SELECT id FROM agent_positions WHERE id::text LIKE %(like)s LIMIT 2",
         {"like": like})]

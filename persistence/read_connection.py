@@ -11,6 +11,7 @@ from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 import psycopg
+from psycopg.rows import dict_row
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine
@@ -27,6 +28,15 @@ def libpq_url(url: str) -> str:
         raise ValueError("the database URL must start with postgresql:// or "
                          "postgresql+psycopg://")
     return f"postgresql://{rest}"
+
+
+def rows(conn: psycopg.Connection[Any], sql: str, params: dict[str, Any] | None = None
+         ) -> list[dict[str, Any]]:
+    """Every row of one statement as a dict by column name (the read side's plain queries:
+    ``persistence/queries.py``, ``persistence/listings.py``)."""
+    with conn.cursor(row_factory=dict_row) as cur:
+        cur.execute(sql, params)
+        return cur.fetchall()
 
 
 @contextmanager
