@@ -28,8 +28,10 @@ from persistence.models.base import (
     TokenNumeric,
     TradingMode,
     WalletType,
+    _agent_id,
     _created_at,
     _uuid_pk,
+    _wallet_address,
 )
 
 
@@ -95,9 +97,7 @@ class AgentWallet(Base):
     __table_args__ = (UniqueConstraint("agent_id", "wallet_type"),)
 
     wallet_address: Mapped[str] = mapped_column(Address, primary_key=True)
-    agent_id: Mapped[uuid.UUID] = mapped_column(
-        ForeignKey("agents.id", ondelete="CASCADE")
-    )
+    agent_id: Mapped[uuid.UUID] = _agent_id()
     wallet_type: Mapped[str] = mapped_column(WalletType)
 
 
@@ -109,9 +109,7 @@ class AgentBalance(Base):
     )
 
     id: Mapped[uuid.UUID] = _uuid_pk()
-    agent_id: Mapped[uuid.UUID] = mapped_column(
-        ForeignKey("agents.id", ondelete="CASCADE"), index=True
-    )
+    agent_id: Mapped[uuid.UUID] = _agent_id(index=True)
     wallet_address: Mapped[str] = mapped_column(
         ForeignKey("agent_wallets.wallet_address", ondelete="CASCADE")
     )
@@ -128,12 +126,8 @@ class AgentBalanceSnapshot(Base):
     __table_args__ = (UniqueConstraint("agent_id", "wallet_address", "snapshot_timestamp"),)
 
     id: Mapped[uuid.UUID] = _uuid_pk()
-    agent_id: Mapped[uuid.UUID] = mapped_column(
-        ForeignKey("agents.id", ondelete="CASCADE")
-    )
-    wallet_address: Mapped[str] = mapped_column(
-        ForeignKey("agent_wallets.wallet_address", ondelete="CASCADE"), index=True
-    )
+    agent_id: Mapped[uuid.UUID] = _agent_id()
+    wallet_address: Mapped[str] = _wallet_address()
     snapshot_timestamp: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
     portfolio_balance_sol: Mapped[Decimal] = mapped_column(SolNumeric)
     sol_balance: Mapped[Decimal] = mapped_column(SolNumeric)

@@ -9,6 +9,7 @@ from datetime import datetime
 from sqlalchemy import (
     DateTime,
     Enum,
+    ForeignKey,
     MetaData,
     Numeric,
     String,
@@ -56,6 +57,17 @@ SwapStatus = _enum("swap_status", "intent", "submitted", "confirmed", "failed", 
 def _uuid_pk() -> Mapped[uuid.UUID]:
     return mapped_column(UUID(as_uuid=True), primary_key=True, default=uuid.uuid4,
                          server_default=text("gen_random_uuid()"))
+
+
+def _agent_id(*, index: bool = False) -> Mapped[uuid.UUID]:
+    """The agent a row belongs to; the row goes with the agent (ON DELETE CASCADE)."""
+    return mapped_column(ForeignKey("agents.id", ondelete="CASCADE"), index=index)
+
+
+def _wallet_address() -> Mapped[str]:
+    """The agent wallet a row belongs to (indexed; ON DELETE CASCADE)."""
+    return mapped_column(ForeignKey("agent_wallets.wallet_address", ondelete="CASCADE"),
+                         index=True)
 
 
 def _created_at() -> Mapped[datetime]:

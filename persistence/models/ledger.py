@@ -31,8 +31,10 @@ from persistence.models.base import (
     SolNumeric,
     TokenNumeric,
     TransactionType,
+    _agent_id,
     _created_at,
     _uuid_pk,
+    _wallet_address,
 )
 
 
@@ -41,10 +43,8 @@ class AgentTransaction(Base):
     __table_args__ = (Index(None, "agent_id", "transaction_time"),)
 
     id: Mapped[uuid.UUID] = _uuid_pk()
-    agent_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("agents.id", ondelete="CASCADE"))
-    wallet_address: Mapped[str] = mapped_column(
-        ForeignKey("agent_wallets.wallet_address", ondelete="CASCADE"), index=True
-    )
+    agent_id: Mapped[uuid.UUID] = _agent_id()
+    wallet_address: Mapped[str] = _wallet_address()
     transaction_type: Mapped[str] = mapped_column(TransactionType)
     transaction_value_usd: Mapped[Decimal | None] = mapped_column(SolNumeric)
     transaction_time: Mapped[datetime] = mapped_column(DateTime(timezone=True),
@@ -80,12 +80,8 @@ class AgentPosition(Base):
     __table_args__ = (UniqueConstraint("agent_id", "wallet_address", "token_address"),)
 
     id: Mapped[uuid.UUID] = _uuid_pk()
-    agent_id: Mapped[uuid.UUID] = mapped_column(
-        ForeignKey("agents.id", ondelete="CASCADE")
-    )
-    wallet_address: Mapped[str] = mapped_column(
-        ForeignKey("agent_wallets.wallet_address", ondelete="CASCADE"), index=True
-    )
+    agent_id: Mapped[uuid.UUID] = _agent_id()
+    wallet_address: Mapped[str] = _wallet_address()
     token_address: Mapped[str] = mapped_column(Address, index=True)
     token_symbol: Mapped[str | None] = mapped_column(String(50))
     purchase_transaction_id: Mapped[uuid.UUID] = mapped_column(
@@ -133,12 +129,8 @@ class AgentHistoricalSwap(Base):
     __tablename__ = "agent_historical_swaps"
 
     id: Mapped[uuid.UUID] = _uuid_pk()
-    agent_id: Mapped[uuid.UUID] = mapped_column(
-        ForeignKey("agents.id", ondelete="CASCADE"), index=True
-    )
-    wallet_address: Mapped[str] = mapped_column(
-        ForeignKey("agent_wallets.wallet_address", ondelete="CASCADE"), index=True
-    )
+    agent_id: Mapped[uuid.UUID] = _agent_id(index=True)
+    wallet_address: Mapped[str] = _wallet_address()
     token_address: Mapped[str] = mapped_column(Address, index=True)
     token_symbol: Mapped[str | None] = mapped_column(String(50))
     amount: Mapped[Decimal] = mapped_column(TokenNumeric)

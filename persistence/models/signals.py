@@ -30,6 +30,7 @@ from persistence.models.base import (
     ExecutionStatus,
     SignalStatus,
     SolNumeric,
+    _agent_id,
     _uuid_pk,
 )
 
@@ -76,9 +77,7 @@ class SignalExecution(Base):
     signal_id: Mapped[int] = mapped_column(
         ForeignKey("trading_signals.id", ondelete="CASCADE")
     )
-    agent_id: Mapped[uuid.UUID] = mapped_column(
-        ForeignKey("agents.id", ondelete="CASCADE"), index=True
-    )
+    agent_id: Mapped[uuid.UUID] = _agent_id(index=True)
     status: Mapped[str] = mapped_column(ExecutionStatus)
     action: Mapped[str] = mapped_column(ExecutionAction)
     reason: Mapped[str | None] = mapped_column(String(64))

@@ -28,8 +28,10 @@ from persistence.models.base import (
     SwapSide,
     SwapStatus,
     TokenNumeric,
+    _agent_id,
     _created_at,
     _uuid_pk,
+    _wallet_address,
 )
 
 
@@ -46,10 +48,8 @@ class SwapSubmission(Base):
     )
 
     id: Mapped[uuid.UUID] = _uuid_pk()
-    agent_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("agents.id", ondelete="CASCADE"))
-    wallet_address: Mapped[str] = mapped_column(
-        ForeignKey("agent_wallets.wallet_address", ondelete="CASCADE"), index=True
-    )
+    agent_id: Mapped[uuid.UUID] = _agent_id()
+    wallet_address: Mapped[str] = _wallet_address()
     signal_id: Mapped[int | None] = mapped_column(
         ForeignKey("trading_signals.id", ondelete="SET NULL"), index=True
     )
